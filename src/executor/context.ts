@@ -1,0 +1,53 @@
+/** The run context passed down instead of globals: options, logger, event bus, modules, transports, abort signal. */
+import type { Logger } from 'winston';
+import type { EventBus } from '../report/events.js';
+import type { ModuleRegistry } from '../modules/registry.js';
+import type { Transport } from '../transport/types.js';
+
+export type HostKeyChecking = 'strict' | 'accept-new' | 'off';
+
+export interface RunOptions {
+  forks: number;
+  check: boolean;
+  tags: string[];
+  skipTags: string[];
+  limit?: string;
+  extraVars: Record<string, unknown>;
+  /** Default per-command timeout (ms); a task's `timeout:` overrides. */
+  taskTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** --become: become for every play/task that does not say otherwise. */
+  become: boolean;
+  becomeUser?: string;
+  /** --ask-become-pass result; never logged. */
+  becomePassword?: string;
+  /** -u */
+  user?: string;
+  /** --private-key */
+  privateKey?: string;
+  /** --known-hosts, default ~/.ssh/known_hosts */
+  knownHosts: string;
+  hostKeyChecking: HostKeyChecking;
+  /** -c; default: per host ansible_connection, else ssh */
+  connection?: 'ssh' | 'local';
+  verbosity: number;
+}
+
+export const DEFAULT_FORKS = 50;
+export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** Creates a host's transport from its merged vars and the run options (SSH or local). */
+export interface TransportFactory {
+  create(host: string, hostVars: Record<string, unknown>): Transport;
+}
+
+export interface RunContext {
+  options: RunOptions;
+  logger: Logger;
+  events: EventBus;
+  modules: ModuleRegistry;
+  transports: TransportFactory;
+  /** Aborted on Ctrl-C / SIGTERM: no new task starts, running commands are killed, connections closed. */
+  signal: AbortSignal;
+}

@@ -1,0 +1,57 @@
+/**
+ * Modules are typed plugins: a zod schema for their parameters, a check-mode behaviour, and one
+ * result shape for success and failure.
+ */
+import type { z } from 'zod';
+import type { Logger } from 'winston';
+import type { BecomeSpec, Transport } from '../transport/types.js';
+
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+
+/** The one result shape every module returns (also what `register:` stores, plus derived fields). */
+export interface ModuleResult {
+  status: TaskStatus;
+  rc?: number;
+  stdout?: string;
+  stderr?: string;
+  msg?: string;
+  /** Module-specific fields (e.g. `cmd`, `delta`, `ansible_facts`). */
+  [field: string]: unknown;
+}
+
+export interface ModuleContext {
+  /** Inventory hostname. */
+  host: string;
+  /** Connection to the host; opened lazily by the executor before the first remote module. */
+  transport: Transport;
+  /** --check, or the task's `check_mode: true`. */
+  check: boolean;
+  become?: BecomeSpec;
+  /** Per-command timeout in ms (task `timeout:` or --task-timeout). */
+  timeoutMs: number;
+  /** All variables visible to the task on this host (hostvars, play vars, registered, facts, item). */
+  vars: Record<string, unknown>;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export interface ModuleDefinition<P = any> {
+  name: string;
+  /** Other names accepted in playbooks (e.g. `ansible.builtin.shell`, `systemd`). */
+  aliases?: string[];
+  /**
+   * Free-form modules take a string (`shell: echo hi`) which becomes `{ [freeForm]: string }`,
+   * merged with the task's `args:`.
+   */
+  freeForm?: string;
+  /** zod schema of the parameters after templating. Unknown keys must be rejected (`.strict()`). */
+  schema: z.ZodType<P>;
+  /** Runs on the controller only (set_fact, debug, assert, fail): no connection is opened for it. */
+  controllerOnly?: boolean;
+  /**
+   * true: the module honours check mode itself (reports what it would do, changes nothing).
+   * false: in check mode the task is skipped with msg "skipped: module does not support check mode".
+   */
+  supportsCheckMode: boolean;
+  run(params: P, ctx: ModuleContext): Promise<ModuleResult>;
+}

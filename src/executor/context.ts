@@ -25,6 +25,8 @@ export interface RunOptions {
   user?: string;
   /** --private-key */
   privateKey?: string;
+  /** Passphrase for encrypted keys (NODESWEEP_KEY_PASSPHRASE or --ask-key-passphrase); never logged. */
+  keyPassphrase?: string;
   /** --known-hosts, default ~/.ssh/known_hosts */
   knownHosts: string;
   hostKeyChecking: HostKeyChecking;

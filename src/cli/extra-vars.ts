@@ -1,0 +1,92 @@
+/**
+ * `-e` values as ansible-playbook takes them: `KEY=VALUE [KEY=VALUE...]` (shell-split, values are strings),
+ * an inline JSON/YAML mapping (`-e '{"a": 1}'`), or `@file` (YAML or JSON). Later -e wins over earlier.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { UsageError, errorMessage } from '../errors.js';
+
+/** Split like a POSIX shell does for simple words and quotes (no expansion). */
+export function shellSplit(s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"' && i + 1 < s.length && '"\\$`'.includes(s[i + 1]!)) cur += s[++i];
+      else cur += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < s.length) {
+      cur += s[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) throw new UsageError(`unterminated ${quote} quote in: ${s}`);
+  if (inWord) out.push(cur);
+  return out;
+}
+
+function asMapping(value: unknown, source: string): Record<string, unknown> {
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new UsageError(`extra vars from ${source} must be a mapping of names to values`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Parse one -e argument that is not @file. Pure. */
+export function parseExtraVarsArg(arg: string): Record<string, unknown> {
+  const trimmed = arg.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('---')) {
+    try {
+      return asMapping(parseYaml(trimmed), `-e ${arg}`);
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`-e ${arg}: not valid JSON/YAML: ${errorMessage(e)}`);
+    }
+  }
+  const vars: Record<string, unknown> = {};
+  for (const token of shellSplit(trimmed)) {
+    const eq = token.indexOf('=');
+    if (eq <= 0) throw new UsageError(`-e ${arg}: expected KEY=VALUE, a JSON/YAML mapping, or @file`);
+    vars[token.slice(0, eq)] = token.slice(eq + 1);
+  }
+  return vars;
+}
+
+export async function loadExtraVars(args: string[]): Promise<Record<string, unknown>> {
+  const merged: Record<string, unknown> = {};
+  for (const arg of args) {
+    if (arg.startsWith('@')) {
+      const path = arg.slice(1);
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (e) {
+        throw new UsageError(`-e @${path}: cannot read: ${errorMessage(e)}`);
+      }
+      let parsed: unknown;
+      try {
+        parsed = parseYaml(text);
+      } catch (e) {
+        throw new UsageError(`-e @${path}: not valid YAML/JSON: ${errorMessage(e)}`);
+      }
+      Object.assign(merged, asMapping(parsed, `@${path}`));
+    } else {
+      Object.assign(merged, parseExtraVarsArg(arg));
+    }
+  }
+  return merged;
+}

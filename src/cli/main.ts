@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+/**
+ * nodesweep's command line. Parses options (yargs, strict), then hands a run context to the commands.
+ * An expected error prints one line and its exit code; anything else is a bug: stack trace, exit 250.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { ExitCode, NodesweepError, UsageError } from '../errors.js';
+import { runCommand, type RunCommandArgs } from './run-command.js';
+import { inventoryCommand } from './inventory-command.js';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+}
+
+const connectionOptions = {
+  user: { alias: 'u', type: 'string', describe: 'connect as this user (ansible_user wins when set per host)' },
+  'private-key': { type: 'string', describe: 'private key file (ansible_ssh_private_key_file wins when set)' },
+  connection: { alias: 'c', type: 'string', choices: ['ssh', 'local'], describe: 'connection type for every host' },
+  'known-hosts': { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' },
+  'host-key-checking': {
+    type: 'string',
+    choices: ['strict', 'accept-new', 'off'],
+    default: 'strict',
+    describe: 'strict: only known keys; accept-new: record unknown keys, refuse changed ones; off: accept anything',
+  },
+  'connect-timeout': { type: 'number', default: 10, describe: 'seconds to wait for a host to connect' },
+  'ask-key-passphrase': { type: 'boolean', default: false, describe: 'prompt for the private key passphrase (or set NODESWEEP_KEY_PASSPHRASE)' },
+} as const;
+
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let exitCode: number = ExitCode.OK;
+  const parser = yargs(argv)
+    .scriptName('nodesweep')
+    .usage('$0 <command> [options]\n\nAgentless fleet runner: Ansible inventories, YAML playbooks over SSH.')
+    .command(
+      'run <playbook>',
+      'run a playbook against the hosts of an inventory',
+      (y) =>
+        y
+          .positional('playbook', { type: 'string', demandOption: true, describe: 'playbook YAML file' })
+          .option('inventory', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'inventory file, directory or host list "a,b,"; repeatable' })
+          .option('limit', { alias: 'l', type: 'string', describe: 'further limit hosts with a pattern (or @retryfile)' })
+          .option('forks', { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' })
+          .option('check', { alias: 'C', type: 'boolean', default: false, describe: 'dry run: change nothing, report what would change' })
+          .option('extra-vars', { alias: 'e', type: 'string', array: true, default: [], describe: 'KEY=VALUE, a JSON/YAML mapping, or @file; repeatable' })
+          .option('tags', { alias: 't', type: 'string', array: true, default: [], describe: 'only tasks with these tags (comma lists allowed)' })
+          .option('skip-tags', { type: 'string', array: true, default: [], describe: 'skip tasks with these tags' })
+          .option('become', { alias: 'b', type: 'boolean', default: false, describe: 'become (sudo -n) for every task' })
+          .option('become-user', { type: 'string', describe: 'user to become (default root)' })
+          .option('ask-become-pass', { alias: 'K', type: 'boolean', default: false, describe: 'prompt for the sudo password (never echoed or logged)' })
+          .options(connectionOptions)
+          .option('task-timeout', { type: 'number', default: 300, describe: 'seconds before a remote command is killed (task timeout: wins)' })
+          .option('report-json', { type: 'string', describe: 'write a JSON report here (and a .retry file beside it)' })
+          .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
+          .option('log-file', { type: 'string', describe: 'write JSON-lines logs here (host and task on every entry)' })
+          .option('verbose', { alias: 'v', type: 'count', describe: 'more output (-v: stdout/stderr of every task)' })
+          .check((a) => {
+            if (!Number.isInteger(a.forks) || a.forks < 1) throw new UsageError('--forks must be a whole number >= 1');
+            if (!(a['task-timeout'] > 0)) throw new UsageError('--task-timeout must be a number of seconds > 0');
+            if (!(a['connect-timeout'] > 0)) throw new UsageError('--connect-timeout must be a number of seconds > 0');
+            return true;
+          }),
+      async (a) => {
+        exitCode = await runCommand(a as unknown as RunCommandArgs, io);
+      },
+    )
+    .command(
+      'inventory',
+      'show an inventory as Ansible sees it (--list JSON or --graph)',
+      (y) =>
+        y
+          .option('inventory', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'inventory file, directory or host list; repeatable' })
+          .option('list', { type: 'boolean', default: false, describe: 'print JSON like ansible-inventory --list' })
+          .option('graph', { type: 'boolean', default: false, describe: 'print the group tree like ansible-inventory --graph' })
+          .option('limit', { alias: 'l', type: 'string', describe: 'only hosts matching this pattern' })
+          .check((a) => {
+            if (a.list === a.graph) throw new UsageError('give exactly one of --list or --graph');
+            return true;
+          }),
+      async (a) => {
+        exitCode = await inventoryCommand(
+          { inventory: a.inventory, list: a.list, graph: a.graph, ...(a.limit !== undefined ? { limit: a.limit } : {}) },
+          io,
+        );
+      },
+    )
+    .demandCommand(1, 'give a command: run or inventory')
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg);
+    });
+
+  let helpShown = false;
+  parser.showHelpOnFail(false);
+  try {
+    const parsed = await parser.parseAsync();
+    if ((parsed as { help?: boolean }).help || argv.includes('--help') || argv.includes('-h') || argv.includes('--version')) helpShown = true;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`ERROR! ${e.message}\nRun 'nodesweep --help' for usage.\n`);
+      return ExitCode.BAD_OPTIONS;
+    }
+    return reportError(e, io);
+  }
+  return helpShown ? ExitCode.OK : exitCode;
+}
+
+/** One line for expected errors, a stack for bugs. */
+export function reportError(e: unknown, io: CliIo): number {
+  if (e instanceof NodesweepError) {
+    io.stderr.write(`ERROR! ${e.message}\n`);
+    return e.exitCode;
+  }
+  io.stderr.write(`ERROR! internal error (a bug in nodesweep, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return ExitCode.INTERNAL;
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  // Exit explicitly once output is flushed: a half-closed socket or a keepalive timer must not keep a
+  // finished run (or an interrupted one) hanging in cron.
+  const exit = (code: number) => process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  main(process.argv.slice(2)).then(exit, (e) => exit(reportError(e, { stdout: process.stdout, stderr: process.stderr })));
+}

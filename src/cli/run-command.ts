@@ -1,0 +1,147 @@
+/** `nodesweep run`: load and validate everything, then connect and run, with the sinks the options ask for. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import winston from 'winston';
+import { ExitCode, UsageError } from '../errors.js';
+import { EventBus } from '../report/events.js';
+import type { RunContext, RunOptions, HostKeyChecking } from '../executor/context.js';
+import { loadInventory } from '../inventory/load.js';
+import { loadPlaybook } from '../playbook/load.js';
+import { builtinModules } from '../modules/index.js';
+import { runPlaybook } from '../executor/run.js';
+import { DefaultTransportFactory } from '../transport/factory.js';
+import { ConsoleSink } from '../report/console.js';
+import { JsonReportSink } from '../report/json-report.js';
+import { JunitSink } from '../report/junit.js';
+import { RetryFileSink } from '../report/retry.js';
+import { LogSink } from '../report/log.js';
+import { loadExtraVars } from './extra-vars.js';
+import { promptHidden } from './prompt.js';
+import type { CliIo } from './main.js';
+
+export interface RunCommandArgs {
+  playbook: string;
+  inventory: string[];
+  limit?: string;
+  forks: number;
+  check: boolean;
+  'extra-vars': string[];
+  tags: string[];
+  'skip-tags': string[];
+  become: boolean;
+  'become-user'?: string;
+  'ask-become-pass': boolean;
+  user?: string;
+  'private-key'?: string;
+  connection?: 'ssh' | 'local';
+  'known-hosts'?: string;
+  'host-key-checking': HostKeyChecking;
+  'connect-timeout': number;
+  'ask-key-passphrase': boolean;
+  'task-timeout': number;
+  'report-json'?: string;
+  junit?: string;
+  'log-file'?: string;
+  verbose: number;
+}
+
+/** `--tags a,b --tags c` -> [a, b, c] */
+export function splitTags(values: string[]): string[] {
+  return values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter((t) => t !== '');
+}
+
+/** Beside the JSON report: report.json -> report.retry */
+export function retryPathFor(reportPath: string): string {
+  return reportPath.replace(/(\.json)?$/i, '.retry');
+}
+
+export async function buildRunOptions(a: RunCommandArgs): Promise<RunOptions> {
+  const options: RunOptions = {
+    forks: a.forks,
+    check: a.check,
+    tags: splitTags(a.tags),
+    skipTags: splitTags(a['skip-tags']),
+    extraVars: await loadExtraVars(a['extra-vars']),
+    taskTimeoutMs: Math.round(a['task-timeout'] * 1000),
+    connectTimeoutMs: Math.round(a['connect-timeout'] * 1000),
+    become: a.become,
+    knownHosts: a['known-hosts'] ?? join(homedir(), '.ssh', 'known_hosts'),
+    hostKeyChecking: a['host-key-checking'],
+    verbosity: a.verbose ?? 0,
+  };
+  if (a.limit !== undefined) options.limit = a.limit;
+  if (a['become-user'] !== undefined) options.becomeUser = a['become-user'];
+  if (a.user !== undefined) options.user = a.user;
+  if (a['private-key'] !== undefined) options.privateKey = a['private-key'];
+  if (a.connection !== undefined) options.connection = a.connection;
+  if (a['ask-become-pass']) options.becomePassword = await promptHidden('BECOME password: ');
+  if (a['ask-key-passphrase'] && process.env.NODESWEEP_KEY_PASSPHRASE === undefined) {
+    options.keyPassphrase = await promptHidden('Private key passphrase: ');
+  }
+  return options;
+}
+
+export async function runCommand(a: RunCommandArgs, io: CliIo): Promise<number> {
+  const options = await buildRunOptions(a);
+  const modules = builtinModules();
+  // Validate everything before any connection opens: inventory, playbook, every module's parameters.
+  const inventory = await loadInventory(a.inventory);
+  const playbook = await loadPlaybook(a.playbook, { modules });
+
+  const logger = winston.createLogger({
+    level: 'debug',
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    transports: a['log-file'] ? [new winston.transports.File({ filename: a['log-file'] })] : [],
+    silent: !a['log-file'],
+  });
+
+  const events = new EventBus();
+  events.add(
+    new ConsoleSink(io.stdout, {
+      verbosity: options.verbosity,
+      isTTY: Boolean(io.stdout.isTTY),
+      color: Boolean(io.stdout.isTTY) && process.env.NO_COLOR === undefined,
+    }),
+  );
+  if (a['report-json']) {
+    events.add(new JsonReportSink(a['report-json'], { playbook: a.playbook }));
+    events.add(new RetryFileSink(retryPathFor(a['report-json'])));
+  }
+  if (a.junit) events.add(new JunitSink(a.junit));
+  if (a['log-file']) events.add(new LogSink(logger));
+
+  // First Ctrl-C/SIGTERM: stop new work, close connections, print the recap (exit 99). Second: leave now.
+  const abort = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      io.stderr.write(`\n[nodesweep] ${sig}: stopping new work, closing connections (again to quit at once)\n`);
+      abort.abort(sig);
+    } else {
+      process.exit(ExitCode.INTERRUPTED);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const ctx: RunContext = {
+    options,
+    logger,
+    events,
+    modules,
+    transports: new DefaultTransportFactory(options),
+    signal: abort.signal,
+  };
+  try {
+    const summary = await runPlaybook(playbook, inventory, ctx);
+    return summary.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await events.close();
+    await new Promise<void>((resolve) => logger.on('finish', () => resolve()).end());
+  }
+}
+
+export { UsageError };

@@ -33,6 +33,17 @@ export interface ModuleContext {
   vars: Record<string, unknown>;
   log: Logger;
   signal: AbortSignal;
+  /**
+   * Optional: evaluate a Jinja-like expression (`debug: var:`) against the task's variables.
+   * Without it, modules fall back to a plain dotted lookup in `vars`.
+   */
+  evalExpression?: (expr: string) => unknown;
+  /** Optional: evaluate a condition (`assert: that:`) as `when:` does. Without it, a dotted lookup's truthiness. */
+  evalCondition?: (expr: string | boolean) => boolean;
+  /** Optional: run verbosity (-v count), for `debug: verbosity:`. Default 0. */
+  verbosity?: number;
+  /** Optional: the task's `environment:`; remote modules pass it to `transport.exec` as `env`. */
+  environment?: Record<string, string>;
 }
 
 export interface ModuleDefinition<P = any> {

@@ -1,0 +1,27 @@
+/** The built-in modules. Later issues add the cgroup and kube modules here. */
+import { ModuleRegistry } from './registry.js';
+import type { ModuleDefinition } from './types.js';
+import { shellModule } from './shell.js';
+import { commandModule } from './command.js';
+import { rawModule } from './raw.js';
+import { setFactModule } from './set_fact.js';
+import { debugModule } from './debug.js';
+import { assertModule } from './assert.js';
+import { failModule } from './fail.js';
+import { systemdServiceModule } from './systemd_service.js';
+
+export function builtinModules(): ModuleRegistry {
+  const reg = new ModuleRegistry();
+  const defs: ModuleDefinition[] = [
+    shellModule(),
+    commandModule(),
+    rawModule(),
+    setFactModule(),
+    debugModule(),
+    assertModule(),
+    failModule(),
+    systemdServiceModule(),
+  ];
+  for (const d of defs) reg.register(d);
+  return reg;
+}

@@ -1,0 +1,112 @@
+/**
+ * `runPlaybook`: every play in order over the inventory's hosts, emitting the run's events; closes every
+ * connection at the end (also on Ctrl-C and on exceptions). Exit codes as ansible-playbook's.
+ */
+import pLimit from 'p-limit';
+import { InterruptedError } from '../errors.js';
+import type { Inventory } from '../inventory/types.js';
+import type { Playbook } from '../playbook/types.js';
+import { OMIT, TemplateError, Templar } from '../playbook/template.js';
+import { EventBus, type HostStats, type RunEvent } from '../report/events.js';
+import type { RunContext } from './context.js';
+import { TransportPool } from './connection.js';
+import { defaultInventoryResolvers, validateParams } from './fallbacks.js';
+import type { Vars } from './host-state.js';
+import { inventoryView, type InventoryResolvers } from './inventory-view.js';
+import { hostState, playHosts, runPlay, type ExecutorDeps, type InventoryView, type RunState } from './play-runner.js';
+import { RecapCounter, exitCodeFromStats } from './stats.js';
+
+export interface RunSummary {
+  exitCode: number;
+  stats: Record<string, HostStats>;
+  interrupted: boolean;
+}
+
+export interface RunPlaybookOverrides {
+  deps?: Partial<ExecutorDeps>;
+  inventory?: InventoryResolvers;
+}
+
+export function defaultDeps(): ExecutorDeps {
+  return {
+    engine: new Templar(),
+    validate: validateParams,
+    isTemplateError: (e) => e instanceof TemplateError,
+    omit: OMIT,
+  };
+}
+
+export async function runPlaybook(playbook: Playbook, inventory: Inventory, ctx: RunContext, overrides: RunPlaybookOverrides = {}): Promise<RunSummary> {
+  const deps: ExecutorDeps = { ...defaultDeps(), ...overrides.deps };
+  const view = inventoryView(inventory, overrides.inventory ?? defaultInventoryResolvers);
+  const recap = new RecapCounter();
+  // Our own bus: the recap counter sees every event first, then the caller's sinks.
+  const events = new EventBus();
+  events.add({ handle: (e: RunEvent) => recap.handle(e) });
+  events.add({ handle: (e: RunEvent) => ctx.events.emit(e) });
+  const runCtx: RunContext = { ...ctx, events };
+
+  const pool = new TransportPool(ctx.transports);
+  const run: RunState = {
+    ctx: runCtx,
+    deps,
+    inventory: view,
+    pool,
+    limiter: pLimit(Math.max(1, ctx.options.forks)),
+    playbookFile: playbook.file,
+    states: new Map(),
+    hostvars: {},
+    groups: view.groups(),
+  };
+  run.hostvars = hostvarsView(view, run);
+
+  const allHosts = new Set<string>();
+  for (const play of playbook.plays) for (const h of playHosts(run, play)) allHosts.add(h);
+  events.emit({
+    kind: 'run_start',
+    playbook: playbook.file,
+    checkMode: ctx.options.check,
+    startedAt: new Date().toISOString(),
+    hosts: view.hosts().filter((h) => allHosts.has(h)),
+  });
+
+  let aborted = false;
+  let interrupted = false;
+  try {
+    for (const play of playbook.plays) {
+      if (ctx.signal.aborted) break;
+      const outcome = await runPlay(play, run);
+      if (outcome === 'aborted') aborted = true;
+      if (outcome !== 'continue') break;
+    }
+  } finally {
+    interrupted = ctx.signal.aborted;
+    if (interrupted) events.emit({ kind: 'interrupted', signal: signalName(ctx.signal.reason) });
+    await pool.closeAll();
+  }
+
+  const exitCode = exitCodeFromStats(recap.stats, { interrupted, aborted });
+  events.emit({ kind: 'run_end', finishedAt: new Date().toISOString(), exitCode, stats: recap.stats, interrupted });
+  return { exitCode, stats: recap.stats, interrupted };
+}
+
+function signalName(reason: unknown): string {
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof InterruptedError) return 'SIGINT';
+  return 'SIGINT';
+}
+
+/** `hostvars[h]`: a host's inventory vars plus its registered vars and facts, read live. */
+function hostvarsView(view: InventoryView, run: RunState): Vars {
+  const out: Vars = {};
+  for (const h of view.hosts()) {
+    Object.defineProperty(out, h, {
+      enumerable: true,
+      get: () => {
+        const s = hostState(run, h);
+        return { ...s.inventoryVars, ...s.factsLayer(), ...run.ctx.options.extraVars, inventory_hostname: h };
+      },
+    });
+  }
+  return out;
+}

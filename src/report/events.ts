@@ -26,7 +26,7 @@ export type RunEvent =
   /** A host begins a task (hosts are not in lockstep; each walks its own tasks). */
   | { kind: 'task_start'; play: string; task: string; module: string; host: string }
   /** One attempt failed and `until` will retry. */
-  | { kind: 'task_retry'; play: string; task: string; host: string; retriesLeft: number; result: ModuleResult }
+  | { kind: 'task_retry'; play: string; task: string; host: string; retriesLeft: number; result: ModuleResult; noLog?: boolean }
   /**
    * The outcome of a task on a host (for a loop, one per item with `item` set, then one aggregate without).
    * `ignored`: failed but ignore_errors; `noLog`: result must be redacted by every sink.
@@ -46,7 +46,13 @@ export type RunEvent =
       /** set on the aggregate result of a looped task */
       loop?: boolean;
     }
+  /**
+   * A failed task's block went into `rescue:`. Emitted right after that failed task_result: the recap then counts
+   * the failure as rescued (not failed), as Ansible does.
+   */
   | { kind: 'host_rescued'; play: string; host: string }
+  /** Optional: a host has finished (or left) the play's tasks; only used for the live progress line. */
+  | { kind: 'host_done'; play: string; host: string }
   /** A play stopped for all its hosts (any_errors_fatal, max_fail_percentage). */
   | { kind: 'play_aborted'; play: string; reason: string }
   | { kind: 'handler_start'; play: string; handler: string; host: string }

@@ -1,0 +1,35 @@
+/** How a result reads in Ansible's output: the dict its callbacks dump (status folded into flags). */
+import type { ModuleResult, TaskStatus } from '../modules/types.js';
+
+/** Module names whose results Ansible always shows (debug/assert set _ansible_verbose_always). */
+const VERBOSE_ALWAYS_MODULES = new Set(['debug', 'ansible.builtin.debug', 'assert', 'ansible.builtin.assert']);
+const DEBUG_MODULES = new Set(['debug', 'ansible.builtin.debug']);
+const DEBUG_ALLOWED = new Set(['msg', 'exception', 'warnings', 'deprecations']);
+const HIDE_IN_DEBUG = ['changed', 'failed', 'skipped', 'invocation', 'skip_reason'];
+
+export function isVerboseAlways(module: string, result: ModuleResult): boolean {
+  if (result._ansible_verbose_override === true) return false;
+  return result._ansible_verbose_always === true || (VERBOSE_ALWAYS_MODULES.has(module) && result._ansible_verbose_always !== false);
+}
+
+/**
+ * The dict Ansible's default callback dumps for a result: `status` folded into `changed` (and `unreachable`),
+ * `failed`/`skipped` dropped (the event kind says it), internal `_ansible*` keys removed, debug cleaned.
+ */
+export function displayDict(module: string, status: TaskStatus, result: ModuleResult): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(result)) {
+    if (k === 'status' || k === 'failed' || k === 'skipped' || k.startsWith('_ansible') || v === undefined) continue;
+    out[k] = v;
+  }
+  out.changed = status === 'changed' ? true : status === 'failed' ? result.changed === true : false;
+  if (status === 'unreachable') out.unreachable = true;
+  if (DEBUG_MODULES.has(module) && !('censored' in result)) {
+    if ('msg' in out) {
+      for (const k of Object.keys(out)) if (!DEBUG_ALLOWED.has(k)) delete out[k];
+    } else {
+      for (const k of HIDE_IN_DEBUG) delete out[k];
+    }
+  }
+  return out;
+}

@@ -17,7 +17,7 @@ export class TemplateError extends Error {
 }
 
 /** Ansible's `omit` placeholder: a parameter whose value renders to this is removed. */
-export const OMIT = '__omit_place_holder__nodesweep';
+export const OMIT = '__omit_place_holder__nodesweep__';
 
 const TAG = 'nsjinja';
 const BOX = '__ns_box';

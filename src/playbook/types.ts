@@ -24,6 +24,8 @@ export interface TaskCommon {
   /** Seconds. */
   timeout?: number;
   vars: Record<string, unknown>;
+  /** `environment:` for the task's commands: a mapping, or a template string that renders to one. */
+  environment?: Record<string, unknown> | string;
   loc: Loc;
 }
 
@@ -37,6 +39,12 @@ export interface ModuleTask extends TaskCommon {
   loop?: unknown;
   /** `loop_control.loop_var`, default `item`. */
   loopVar: string;
+  /** `loop_control.index_var`: name of the 0-based index variable. */
+  indexVar?: string;
+  /** `loop_control.label`: template shown instead of the item. */
+  loopLabel?: string;
+  /** `loop_control.pause`: seconds between items. */
+  loopPause?: number;
   changedWhen?: Condition[];
   failedWhen?: Condition[];
   /** `until:` conditions; retries default 3 when `until` is given, delay default 5 s. */
@@ -72,6 +80,12 @@ export interface Play {
   anyErrorsFatal: boolean;
   tags: string[];
   checkMode?: boolean;
+  /** Play-level `environment:` (mapping or template string). */
+  environment?: Record<string, unknown> | string;
+  /** Play-level `ignore_errors:`. */
+  ignoreErrors?: Condition;
+  /** Play-level `timeout:` in seconds (default for its tasks). */
+  timeout?: number;
   tasks: TaskNode[];
   handlers: ModuleTask[];
   loc: Loc;

@@ -1,0 +1,119 @@
+/** Hosts that cannot be reached, keys that do not match, commands that hang, and Ctrl-C: through the real CLI. */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFleet, type Fleet } from '../helpers/fleet.js';
+import { startSilentServer, refusedPort, knownHostsLine } from '../helpers/sshd.js';
+import { runCli, recapLines } from '../helpers/cli.js';
+
+describe('unreachable hosts and timeouts', () => {
+  let fleet: Fleet;
+  let silent: Awaited<ReturnType<typeof startSilentServer>>;
+  before(async () => {
+    fleet = await startFleet(2);
+    silent = await startSilentServer();
+  });
+  after(async () => {
+    await silent?.stop();
+    await fleet?.stop();
+  });
+
+  test('refused and silent hosts are UNREACHABLE with the cause; the others run; exit 4', async () => {
+    const refused = await refusedPort();
+    const inv = fleet.writeInventory({
+      file: 'unreach.ini',
+      extra: `[broken]\nrefuser ansible_host=${refused.host} ansible_port=${refused.port}\nsilent ansible_host=${silent.host} ansible_port=${silent.port}\n\n[broken:vars]\nansible_user=root\nansible_ssh_private_key_file=${fleet.key.privateKeyPath}`,
+    });
+    const marker = join(fleet.dir, 'ran');
+    const playbook = join(fleet.dir, 'p.yml');
+    writeFileSync(playbook, `- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo ran > ${marker}-{{ inventory_hostname }}\n`);
+    const report = join(fleet.dir, 'unreach.json');
+    const r = await runCli(['run', playbook, ...fleet.baseArgs(inv), '--connect-timeout', '2', '--report-json', report]);
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`fatal: \\[refuser\\]: UNREACHABLE! => \\{[^\\n]*${refused.host.replace(/\./g, '\\.')}:${refused.port}[^\\n]*refused`, 'i'));
+    assert.match(r.stdout, /fatal: \[silent\]: UNREACHABLE! => \{[^\n]*time/i);
+    assert.ok(r.durationMs < 15_000, `took ${r.durationMs} ms`);
+    for (const n of fleet.names) assert.equal(readFileSync(`${marker}-${n}`, 'utf8'), 'ran\n');
+    const recap = recapLines(r.stdout);
+    assert.match(recap.find((l) => l.startsWith('refuser '))!, /unreachable=1 /);
+    assert.match(recap.find((l) => l.startsWith('node1 '))!, /changed=1 /);
+    assert.equal(readFileSync(join(fleet.dir, 'unreach.retry'), 'utf8'), 'refuser\nsilent\n');
+  });
+
+  test('a hanging command is killed at the task timeout; the host fails, exit 2', async () => {
+    const inv = fleet.writeInventory({ file: 'hang.ini' });
+    const playbook = join(fleet.dir, 'hang.yml');
+    writeFileSync(playbook, `- hosts: node1\n  gather_facts: false\n  tasks:\n    - name: hangs\n      shell: sleep 60\n      timeout: 2\n`);
+    const r = await runCli(['run', playbook, ...fleet.baseArgs(inv)]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /fatal: \[node1\]: FAILED! => \{[^\n]*timed out/);
+    assert.ok(r.durationMs < 15_000, `took ${r.durationMs} ms`);
+  });
+
+  test('a host whose key does not match known_hosts is refused and never runs anything', async () => {
+    const inv = fleet.writeInventory({ file: 'mismatch.ini' });
+    // node1 gets node2's key: a man in the middle as far as the client can tell.
+    const wrong = join(fleet.dir, 'known_hosts_wrong');
+    const [h1, h2] = fleet.hosts as [typeof fleet.hosts[0], typeof fleet.hosts[0]];
+    writeFileSync(wrong, `${knownHostsLine({ host: h1.host, port: h1.port, hostKeyPub: h2.hostKeyPub })}\n${knownHostsLine(h2)}\n`);
+    const marker = join(fleet.dir, 'mitm');
+    const playbook = join(fleet.dir, 'mitm.yml');
+    writeFileSync(playbook, `- hosts: nodes\n  gather_facts: false\n  tasks:\n    - shell: touch ${marker}-{{ inventory_hostname }}\n`);
+    for (const mode of ['strict', 'accept-new']) {
+      const r = await runCli(['run', playbook, '-i', inv, '--known-hosts', wrong, '--host-key-checking', mode]);
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      const line = r.stdout.split('\n').find((l) => l.startsWith('fatal: [node1]: UNREACHABLE!'));
+      assert.ok(line, r.stdout);
+      assert.ok(line.includes(h1.hostKeyFingerprint), `names the offered fingerprint: ${line}`);
+      assert.ok(line.includes(`${wrong}:1`), `names the known_hosts line: ${line}`);
+      assert.equal(existsSync(`${marker}-node1`), false);
+      assert.equal(existsSync(`${marker}-node2`), true);
+    }
+    // the file was not rewritten to "fix" the mismatch
+    assert.equal(readFileSync(wrong, 'utf8').split('\n')[0], knownHostsLine({ host: h1.host, port: h1.port, hostKeyPub: h2.hostKeyPub }));
+  });
+
+  test('unknown host keys: refused in strict mode, recorded once each with accept-new', async () => {
+    const inv = fleet.writeInventory({ file: 'new.ini' });
+    const empty = join(fleet.dir, 'known_hosts_new');
+    writeFileSync(empty, '');
+    const playbook = join(fleet.dir, 'new.yml');
+    writeFileSync(playbook, `- hosts: nodes\n  gather_facts: false\n  tasks:\n    - raw: "true"\n`);
+    const strict = await runCli(['run', playbook, '-i', inv, '--known-hosts', empty]);
+    assert.equal(strict.code, 4, strict.stdout);
+    assert.equal(readFileSync(empty, 'utf8'), '');
+    const accept = await runCli(['run', playbook, '-i', inv, '--known-hosts', empty, '--host-key-checking', 'accept-new']);
+    assert.equal(accept.code, 0, accept.stdout + accept.stderr);
+    const lines = readFileSync(empty, 'utf8').trim().split('\n').sort();
+    assert.deepEqual(lines, fleet.hosts.map((h) => knownHostsLine(h)).sort());
+    const again = await runCli(['run', playbook, '-i', inv, '--known-hosts', empty]);
+    assert.equal(again.code, 0, again.stdout);
+  });
+
+  test('Ctrl-C stops new work, closes connections, prints the recap, exits 99', async () => {
+    const inv = fleet.writeInventory({ file: 'int.ini' });
+    const playbook = join(fleet.dir, 'int.yml');
+    const tasks = Array.from({ length: 20 }, (_, i) => `    - name: slow ${i}\n      shell: sleep 0.5\n`).join('');
+    writeFileSync(playbook, `- hosts: nodes\n  gather_facts: false\n  tasks:\n${tasks}`);
+    const r = await runCli(['run', playbook, ...fleet.baseArgs(inv)], {
+      onSpawn: (child, out) => {
+        const poll = setInterval(() => {
+          if (out.stdout().includes('changed: [node1]')) {
+            clearInterval(poll);
+            child.kill('SIGINT');
+          }
+        }, 50);
+        child.on('close', () => clearInterval(poll));
+      },
+    });
+    assert.equal(r.code, 99, r.stdout + r.stderr);
+    assert.match(r.stdout, /PLAY RECAP/);
+    assert.ok(r.durationMs < 8_000, `took ${r.durationMs} ms`);
+    const changed = (r.stdout.match(/^changed: /gm) ?? []).length;
+    assert.ok(changed < 2 * 20, `stopped early (${changed} results)`);
+    // every connection closed: no per-connection sshd left
+    await new Promise((res) => setTimeout(res, 300));
+    for (const h of fleet.hosts) assert.deepEqual(h.connectionPids(), []);
+  });
+});

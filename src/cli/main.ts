@@ -5,14 +5,15 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Writable } from 'node:stream';
 import yargs from 'yargs';
 import { ExitCode, NodesweepError, UsageError } from '../errors.js';
 import { runCommand, type RunCommandArgs } from './run-command.js';
 import { inventoryCommand } from './inventory-command.js';
 
 export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream;
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable;
 }
 
 const connectionOptions = {

@@ -164,6 +164,7 @@ async function runHostPlay(play: Play, host: string, batch: string[], allHosts: 
   let r = await walk(play.tasks, playScope(play), w);
   if (r === 'ok') r = await runHandlers(play, w);
   settle(r, w);
+  ctx.events.emit({ kind: 'host_done', play: play.name, host });
 }
 
 /** Record a host's final state for this play. */

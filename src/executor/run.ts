@@ -10,11 +10,14 @@ import { OMIT, TemplateError, Templar } from '../playbook/template.js';
 import { EventBus, type HostStats, type RunEvent } from '../report/events.js';
 import type { RunContext } from './context.js';
 import { TransportPool } from './connection.js';
-import { defaultInventoryResolvers, validateParams } from './fallbacks.js';
+import { hostVars, groupsMap } from '../inventory/vars.js';
+import { selectHosts } from '../inventory/patterns.js';
+import { validateModuleArgs } from '../playbook/load.js';
+import { StatsAggregator, exitCodeFor } from '../report/stats.js';
+import { ExitCode } from '../errors.js';
 import type { Vars } from './host-state.js';
 import { inventoryView, type InventoryResolvers } from './inventory-view.js';
 import { hostState, playHosts, runPlay, type ExecutorDeps, type InventoryView, type RunState } from './play-runner.js';
-import { RecapCounter, exitCodeFromStats } from './stats.js';
 
 export interface RunSummary {
   exitCode: number;
@@ -27,10 +30,18 @@ export interface RunPlaybookOverrides {
   inventory?: InventoryResolvers;
 }
 
+/** The inventory layer's own resolvers (Ansible's precedence, patterns, @retry files). */
+export const inventoryResolvers: InventoryResolvers = {
+  hostVars,
+  groupsMap,
+  selectHosts: (inv, pattern) => selectHosts(inv, pattern),
+};
+
 export function defaultDeps(): ExecutorDeps {
   return {
     engine: new Templar(),
-    validate: validateParams,
+    // again after templating: a value that was a template at load time is checked now
+    validate: (def, args, loc) => validateModuleArgs(def, args, loc, { allowTemplates: false }),
     isTemplateError: (e) => e instanceof TemplateError,
     omit: OMIT,
   };
@@ -38,8 +49,8 @@ export function defaultDeps(): ExecutorDeps {
 
 export async function runPlaybook(playbook: Playbook, inventory: Inventory, ctx: RunContext, overrides: RunPlaybookOverrides = {}): Promise<RunSummary> {
   const deps: ExecutorDeps = { ...defaultDeps(), ...overrides.deps };
-  const view = inventoryView(inventory, overrides.inventory ?? defaultInventoryResolvers);
-  const recap = new RecapCounter();
+  const view = inventoryView(inventory, overrides.inventory ?? inventoryResolvers);
+  const recap = new StatsAggregator();
   // Our own bus: the recap counter sees every event first, then the caller's sinks.
   const events = new EventBus();
   events.add({ handle: (e: RunEvent) => recap.handle(e) });
@@ -85,9 +96,12 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, ctx:
     await pool.closeAll();
   }
 
-  const exitCode = exitCodeFromStats(recap.stats, { interrupted, aborted });
-  events.emit({ kind: 'run_end', finishedAt: new Date().toISOString(), exitCode, stats: recap.stats, interrupted });
-  return { exitCode, stats: recap.stats, interrupted };
+  const stats = recap.stats();
+  let exitCode = exitCodeFor(stats, interrupted);
+  // a play stopped by any_errors_fatal / max_fail_percentage is a failed run even if no host counted a failure
+  if (aborted && exitCode === ExitCode.OK) exitCode = ExitCode.HOST_FAILED;
+  events.emit({ kind: 'run_end', finishedAt: new Date().toISOString(), exitCode, stats, interrupted });
+  return { exitCode, stats, interrupted };
 }
 
 function signalName(reason: unknown): string {

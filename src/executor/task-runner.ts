@@ -29,13 +29,18 @@ export interface TaskScope {
   noLog?: Condition;
   checkMode?: boolean;
   timeout?: number;
+  /** `environment:` of the play and enclosing blocks, outermost first (merged, inner wins). */
+  environment: Array<Record<string, unknown> | string>;
 }
 
 export function playScope(play: Play): TaskScope {
-  const s: TaskScope = { when: [], tags: [...play.tags], vars: [] };
+  const s: TaskScope = { when: [], tags: [...play.tags], vars: [], environment: [] };
   if (play.become !== undefined) s.become = play.become;
   if (play.becomeUser !== undefined) s.becomeUser = play.becomeUser;
   if (play.checkMode !== undefined) s.checkMode = play.checkMode;
+  if (play.ignoreErrors !== undefined) s.ignoreErrors = play.ignoreErrors;
+  if (play.timeout !== undefined) s.timeout = play.timeout;
+  if (play.environment !== undefined) s.environment.push(play.environment);
   return s;
 }
 
@@ -45,6 +50,7 @@ export function innerScope(outer: TaskScope, node: TaskCommon): TaskScope {
     when: [...outer.when, ...node.when],
     tags: [...outer.tags, ...node.tags],
     vars: [...outer.vars, node.vars],
+    environment: node.environment !== undefined ? [...outer.environment, node.environment] : outer.environment,
   };
   const pick = <K extends 'become' | 'becomeUser' | 'ignoreErrors' | 'noLog' | 'checkMode' | 'timeout'>(k: K) => {
     const v = (node[k] ?? outer[k]) as TaskScope[K];
@@ -251,7 +257,7 @@ export async function runTask(task: ModuleTask, outer: TaskScope, env: HostEnv, 
   ctx.events.emit({ kind: 'task_start', ...base });
   log.debug('task start', { module: task.module });
 
-  const runner = new OneTask(task, scope, env, check, log, base);
+  const runner = new OneTask(task, scope, env, check, log, base, noLog);
   const started = Date.now();
 
   const evalIgnore = (vars: Vars): boolean => {
@@ -313,7 +319,23 @@ export async function runTask(task: ModuleTask, outer: TaskScope, env: HostEnv, 
       for (let index = 0; index < items.length; index++) {
         const item = items[index];
         const itemStarted = Date.now();
-        const vars = { ...loopVars, [task.loopVar]: item, ansible_loop_var: task.loopVar, ansible_loop: { index: index + 1, index0: index, first: index === 0, last: index === items.length - 1, length: items.length } };
+        if (index > 0 && task.loopPause !== undefined && task.loopPause > 0) {
+          try {
+            await sleep(task.loopPause * 1000, undefined, { signal: ctx.signal });
+          } catch {
+            return { status: 'interrupted', name };
+          }
+        }
+        const vars: Vars = {
+          ...loopVars,
+          [task.loopVar]: item,
+          ansible_loop_var: task.loopVar,
+          ansible_loop: { index: index + 1, index0: index, first: index === 0, last: index === items.length - 1, length: items.length },
+        };
+        if (task.indexVar !== undefined) {
+          vars[task.indexVar] = index;
+          vars.ansible_index_var = task.indexVar;
+        }
         const o = await runner.run(vars);
         if (o === 'interrupted') return { status: 'interrupted', name };
         if (o.status === 'unreachable') {
@@ -321,7 +343,16 @@ export async function runTask(task: ModuleTask, outer: TaskScope, env: HostEnv, 
           break;
         }
         const itemIgnored = isFailed(o) && evalIgnore(vars);
-        emit(o, { item, ignored: itemIgnored, durationMs: Date.now() - itemStarted });
+        // loop_control.label: what sinks show for the item (the registered result keeps the real item)
+        let shown: unknown = item;
+        if (task.loopLabel !== undefined) {
+          try {
+            shown = engine.render(task.loopLabel, vars);
+          } catch {
+            shown = task.loopLabel;
+          }
+        }
+        emit(o, { item: shown, ignored: itemIgnored, durationMs: Date.now() - itemStarted });
         results.push({ ...registeredValue(o), item, ansible_loop_var: task.loopVar });
         // facts set by one item are seen by the next (set_fact in a loop)
         const facts = o.fields.ansible_facts;
@@ -374,6 +405,7 @@ class OneTask {
     private readonly check: boolean,
     private readonly log: Logger,
     private readonly base: { play: string; task: string; module: string; host: string },
+    private readonly noLog: boolean,
   ) {
     this.def = env.ctx.modules.get(task.module);
   }
@@ -420,6 +452,13 @@ class OneTask {
       if (b.password !== undefined) become.password = b.password;
     }
 
+    let environment: Record<string, string> | undefined;
+    try {
+      environment = this.renderEnvironment(vars);
+    } catch (e) {
+      return failed(errorMessage(e));
+    }
+
     let retries = 1;
     let delayS = 5;
     try {
@@ -436,7 +475,7 @@ class OneTask {
     let result: Outcome | undefined;
     let condVars: Vars = vars;
     for (let attempt = 1; attempt <= retries; attempt++) {
-      const raw = await this.execModule(def, params, vars, become);
+      const raw = await this.execModule(def, params, vars, become, environment);
       if (raw === 'interrupted') return raw;
       result = raw;
       if (result.status === 'unreachable') return result;
@@ -487,6 +526,7 @@ class OneTask {
             ...this.base,
             retriesLeft: retries - attempt,
             result: eventResult(result),
+            ...(this.noLog ? { noLog: true } : {}),
           });
           this.log.info('retrying', { retriesLeft: retries - attempt });
           try {
@@ -504,7 +544,30 @@ class OneTask {
     return result!;
   }
 
-  private async execModule(def: ModuleDefinition, params: unknown, vars: Vars, become: BecomeSpec | undefined): Promise<Outcome | 'interrupted'> {
+  /** The merged `environment:` (play < blocks < task), rendered; values become strings. */
+  private renderEnvironment(vars: Vars): Record<string, string> | undefined {
+    if (this.scope.environment.length === 0) return undefined;
+    const out: Record<string, string> = {};
+    for (const layer of this.scope.environment) {
+      const v = this.env.engine.render(layer, vars);
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        throw new Error(`environment must be a mapping, got ${JSON.stringify(v)}`);
+      }
+      for (const [k, x] of Object.entries(v as Vars)) {
+        if (x === null || x === undefined) continue;
+        out[k] = typeof x === 'boolean' ? (x ? 'True' : 'False') : typeof x === 'object' ? JSON.stringify(x) : String(x);
+      }
+    }
+    return out;
+  }
+
+  private async execModule(
+    def: ModuleDefinition,
+    params: unknown,
+    vars: Vars,
+    become: BecomeSpec | undefined,
+    environment: Record<string, string> | undefined,
+  ): Promise<Outcome | 'interrupted'> {
     const { ctx, engine, state, pool } = this.env;
     const task = this.task;
     const explicitTimeoutS = this.scope.timeout;
@@ -533,6 +596,7 @@ class OneTask {
         verbosity: ctx.options.verbosity,
       };
       if (become) mctx.become = become;
+      if (environment) mctx.environment = environment;
 
       const running = def.run(params, mctx);
       running.catch(() => undefined); // a late rejection after a timeout must not go unhandled

@@ -189,13 +189,13 @@ describe('runPlaybook: loops, retries, conditions, register', () => {
       play([
         task('debug', { msg: 'x' }, { name: 'hello {{ who }}', vars: { who: 'world' } }),
         sh('{{ nope }}', { name: 'undefined var', ignoreErrors: true }),
-        task('shell', { cmd: '{{ 5 }}' }, { name: 'bad type after templating' }),
+        task('shell', { cmd: 'true', stdin_add_newline: "{{ 'maybe' }}" }, { name: 'bad type after templating' }),
       ]),
     );
     const s = await runPlaybook(pb, inventory(1), h.ctx);
     assert.deepEqual(trail(h.events, 'host1'), ['hello world:ok', 'undefined var:failed(ignored)', 'bad type after templating:failed']);
     assert.match(String(results(h.events, { task: 'undefined var' })[0]!.result.msg), /nope/);
-    assert.match(String(results(h.events, { task: 'bad type after templating' })[0]!.result.msg), /cmd/);
+    assert.match(String(results(h.events, { task: 'bad type after templating' })[0]!.result.msg), /stdin_add_newline/);
     assert.equal(s.exitCode, 2);
   });
 });

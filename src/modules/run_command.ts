@@ -34,7 +34,6 @@ export async function runCommand(spec: CommandSpec, script: string, ctx: ModuleC
   let stdin = spec.stdin;
   if (stdin !== undefined && spec.stdinAddNewline && !stdin.endsWith('\n')) stdin += '\n';
 
-  const startDate = new Date();
   const t0 = performance.now();
   const r = await ctx.transport.exec(full, {
     timeoutMs: ctx.timeoutMs,
@@ -44,7 +43,6 @@ export async function runCommand(spec: CommandSpec, script: string, ctx: ModuleC
     signal: ctx.signal,
   });
   const elapsed = performance.now() - t0;
-  const endDate = new Date(startDate.getTime() + elapsed);
 
   const base: ModuleResult = { status: 'ok', changed: false, cmd: spec.cmd, msg: '' };
   const prefix = `${mark} `;
@@ -95,8 +93,8 @@ export async function runCommand(spec: CommandSpec, script: string, ctx: ModuleC
     stderr,
     stdout_lines: splitLines(stdout),
     stderr_lines: splitLines(stderr),
-    start: ansibleTimestamp(startDate, startDate.getMilliseconds() * 1000),
-    end: ansibleTimestamp(endDate, endDate.getMilliseconds() * 1000),
+    start: preciseTimestamp(t0),
+    end: preciseTimestamp(t0 + elapsed),
     delta: ansibleDelta(elapsed),
   };
   if (r.timedOut) {
@@ -108,6 +106,13 @@ export async function runCommand(spec: CommandSpec, script: string, ctx: ModuleC
     res.msg = 'non-zero return code';
   }
   return res;
+}
+
+/** Wall-clock time of a performance.now() reading, to the microsecond like Python's datetime. */
+function preciseTimestamp(perfMs: number): string {
+  const epochMs = performance.timeOrigin + perfMs;
+  const d = new Date(Math.floor(epochMs));
+  return ansibleTimestamp(d, Math.floor((epochMs - Math.floor(epochMs / 1000) * 1000) * 1000));
 }
 
 function formatSeconds(ms: number): string {

@@ -162,6 +162,12 @@ describe('systemd_service', () => {
     assert.equal((await readFile(join(dir, 'state'), 'utf8')).trim(), 'active');
   });
 
+  test('a host without systemctl fails with a clear message', async () => {
+    const r = await runModule(svc, { name: 'kubelet', state: 'started' }, { environment: { SYSTEMCTL: '/nonexistent/systemctl' } });
+    assert.equal(r.status, 'failed');
+    assert.equal(r.msg, '/nonexistent/systemctl not found: this host is not run by systemd');
+  });
+
   test('schema: name required, state enum, one action needed, unknown keys rejected', () => {
     assert.throws(() => svc.schema.parse({ state: 'started' }));
     assert.throws(() => svc.schema.parse({ name: 'x', state: 'running' }));

@@ -17,6 +17,8 @@ ns_active() {
   [ -n "$ns_a" ] || ns_a=unknown
 }
 
+command -v "$SYSTEMCTL" >/dev/null 2>&1 || ns_fail "$SYSTEMCTL not found: this host is not run by systemd"
+
 ns_changed=0
 
 if [ "$NS_DAEMON_RELOAD" = 1 ]; then

@@ -78,6 +78,9 @@ export class ConsoleSink implements EventSink {
         this.line('skipping: no hosts matched', C.skip);
         break;
       case 'batch_start':
+        // Ansible runs each serial batch as its own play run: PLAY banner again, task banners anew
+        if (ev.batch > 1) this.banner(ev.play.trim() ? `PLAY [${ev.play.trim()}]` : 'PLAY');
+        this.lastTaskKey = null;
         break;
       case 'task_start':
         this.running.set(ev.host, ev.task);

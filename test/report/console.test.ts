@@ -27,6 +27,20 @@ describe('ConsoleSink', () => {
     );
   });
 
+  test('serial batches: PLAY banner per batch and task banners anew, as Ansible prints them', () => {
+    const s = new Scenario('x.yml', ['h1', 'h2'])
+      .startPlay('web', ['h1', 'h2'])
+      .push({ kind: 'batch_start', play: 'web', hosts: ['h1'], batch: 1, batches: 2 })
+      .result('A', 'command', 'h1', 'ok')
+      .push({ kind: 'batch_start', play: 'web', hosts: ['h2'], batch: 2, batches: 2 })
+      .result('A', 'command', 'h2', 'ok');
+    assert.equal(
+      render(s.events),
+      ['', stars('PLAY [web]'), '', stars('TASK [A]'), 'ok: [h1]', '', stars('PLAY [web]'), '', stars('TASK [A]'), 'ok: [h2]', ''].join('
+'),
+    );
+  });
+
   test('an unnamed play, long names keep 3 stars, terminal width widens banners', () => {
     const long = 'x'.repeat(90);
     const s = new Scenario().startPlay('', ['h']).result(long, 'command', 'h', 'ok');

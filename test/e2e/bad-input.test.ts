@@ -26,10 +26,10 @@ const at = (which: 'inventory' | 'playbook', line: number, rest = '') => (f: { i
 
 const CASES: Case[] = [
   { name: 'playbook: unknown task keyword', playbook: `- hosts: all\n  tasks:\n    - command: "true"\n      whn: x\n`, code: 3, message: at('playbook', 4, '.*whn.*when') },
-  { name: 'playbook: unknown module', playbook: `- hosts: all\n  tasks:\n    - name: x\n      shel: echo\n`, code: 3, message: at('playbook', 3, '.*shel') },
+  { name: 'playbook: unknown module', playbook: `- hosts: all\n  tasks:\n    - name: x\n      shel: echo\n`, code: 3, message: at('playbook', 4, '.*shel.*did you mean .shell') },
   { name: 'playbook: wrong type for retries', playbook: `- hosts: all\n  tasks:\n    - command: "true"\n      retries: [1]\n`, code: 3, message: at('playbook', 4, '.*retries') },
   { name: 'playbook: bad module parameter', playbook: `- hosts: all\n  tasks:\n    - systemd_service:\n        name: crio\n        state: bouncing\n`, code: 3, message: at('playbook', 5, '.*state') },
-  { name: 'playbook: truncated YAML', playbook: `- hosts: all\n  tasks:\n    - command: "true\n`, code: 3, message: at('playbook', 3) },
+  { name: 'playbook: truncated YAML', playbook: `- hosts: all\n  tasks:\n    - command: "true\n`, code: 3, message: at('playbook', 4, '.*quote') },
   { name: 'playbook: tab indentation', playbook: `- hosts: all\n  tasks:\n\t- command: "true"\n`, code: 3, message: at('playbook', 3) },
   { name: 'playbook: not a list of plays', playbook: `hosts: all\n`, code: 3, message: at('playbook', 1) },
   { name: 'playbook: binary garbage', playbook: randomBytes(2048), code: 3, message: (f) => new RegExp(`^ERROR! ${esc(f.playbook)}(:\\d+)*: `) },

@@ -36,8 +36,7 @@ describe('ConsoleSink', () => {
       .result('A', 'command', 'h2', 'ok');
     assert.equal(
       render(s.events),
-      ['', stars('PLAY [web]'), '', stars('TASK [A]'), 'ok: [h1]', '', stars('PLAY [web]'), '', stars('TASK [A]'), 'ok: [h2]', ''].join('
-'),
+      ['', stars('PLAY [web]'), '', stars('TASK [A]'), 'ok: [h1]', '', stars('PLAY [web]'), '', stars('TASK [A]'), 'ok: [h2]', ''].join('\n'),
     );
   });
 

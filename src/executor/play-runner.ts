@@ -43,6 +43,8 @@ export interface RunState {
   /** hostvars: one getter per host, read when a template looks. */
   hostvars: Vars;
   groups: Record<string, string[]>;
+  /** A host was stopped by an internal error (no failed result to count): the run must not exit 0. */
+  internalError?: boolean;
 }
 
 export type PlayOutcome = 'continue' | 'stop' | 'aborted' | 'interrupted';
@@ -161,8 +163,17 @@ async function runHostPlay(play: Play, host: string, batch: string[], allHosts: 
     isTemplateError: run.deps.isTemplateError,
   };
   const w: Walk = { env, batch: control, rescuable: false, failure: {} };
-  let r = await walk(play.tasks, playScope(play), w);
-  if (r === 'ok') r = await runHandlers(play, w);
+  let r: WalkResult;
+  try {
+    r = await walk(play.tasks, playScope(play), w);
+    if (r === 'ok') r = await runHandlers(play, w);
+  } catch (e) {
+    // A bug of ours while walking one host: that host fails, the others go on; the stack goes to the log.
+    env.log.error('internal error while running the host', { error: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined });
+    ctx.events.emit({ kind: 'warning', host, message: `internal error, host stopped: ${e instanceof Error ? e.message : String(e)}` });
+    r = 'failed';
+    run.internalError = true;
+  }
   settle(r, w);
   ctx.events.emit({ kind: 'host_done', play: play.name, host });
 }

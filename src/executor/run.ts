@@ -99,7 +99,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, ctx:
   const stats = recap.stats();
   let exitCode = exitCodeFor(stats, interrupted);
   // a play stopped by any_errors_fatal / max_fail_percentage is a failed run even if no host counted a failure
-  if (aborted && exitCode === ExitCode.OK) exitCode = ExitCode.HOST_FAILED;
+  if ((aborted || run.internalError) && exitCode === ExitCode.OK) exitCode = ExitCode.HOST_FAILED;
   events.emit({ kind: 'run_end', finishedAt: new Date().toISOString(), exitCode, stats, interrupted });
   return { exitCode, stats, interrupted };
 }

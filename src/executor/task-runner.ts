@@ -421,7 +421,7 @@ class OneTask {
       } catch (e) {
         return failed(`The conditional check '${condText(c)}' failed. The error was: ${errorMessage(e)}`);
       }
-      if (!ok) return { status: 'skipped', fields: { changed: false, skip_reason: SKIP_REASON, false_condition: condText(c) } };
+      if (!ok) return { status: 'skipped', fields: { changed: false, skip_reason: SKIP_REASON, false_condition: c } };
     }
 
     const def = this.def;

@@ -97,7 +97,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UsageError(msg);
+      // yargs spreads some messages over several lines ("Invalid values:\n  Argument: ..."): keep one line.
+      throw new UsageError(msg.split('\n').map((l) => l.trim()).filter(Boolean).join(' '));
     });
 
   let helpShown = false;

@@ -646,10 +646,33 @@ export function buildFilters(): Record<string, FilterFn> {
       if (!isMapping(v)) throw new PyTypeError('items: expected a dictionary');
       return Object.entries(v);
     },
+    format: (v, a) => pyPercentFormat(toStr(v), a),
     comment: (v) => toStr(v).split('\n').map((l) => `# ${l}`).join('\n'),
   };
   F['d'] = F['default']!;
   return F;
+}
+
+/** Python's `"%s-%d" % (a, b)`, the common conversions only. */
+function pyPercentFormat(fmt: string, args: unknown[]): string {
+  let i = 0;
+  const next = () => {
+    if (i >= args.length) throw new PyTypeError('not enough arguments for format string');
+    return args[i++];
+  };
+  return fmt.replace(/%([-+ 0#]*)(\d*)(?:\.(\d+))?([sdifrx%])/g, (_m, flags: string, width: string, prec: string | undefined, conv: string) => {
+    if (conv === '%') return '%';
+    const v = next();
+    let s: string;
+    if (conv === 's') s = toStr(v);
+    else if (conv === 'r') s = typeof v === 'string' ? `'${v}'` : toStr(v);
+    else if (conv === 'd' || conv === 'i') s = String(Math.trunc(Number(v)));
+    else if (conv === 'x') s = Math.trunc(Number(v)).toString(16);
+    else s = Number(v).toFixed(prec === undefined ? 6 : Number(prec));
+    const w = Number(width || 0);
+    if (s.length < w) s = flags.includes('-') ? s.padEnd(w) : s.padStart(w, flags.includes('0') && conv !== 's' ? '0' : ' ');
+    return s;
+  });
 }
 
 export function pyAdd(a: unknown, b: unknown): unknown {

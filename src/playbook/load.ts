@@ -119,7 +119,12 @@ class Ctx {
 
   js(node: YNode | null | undefined): unknown {
     if (node === null || node === undefined) return null;
-    return node.toJS(this.doc, { maxAliasCount: 1000 });
+    try {
+      return node.toJS(this.doc, { maxAliasCount: 1000 });
+    } catch (e) {
+      // e.g. "Excessive alias count" (a billion-laughs file): user input, not a bug.
+      return this.fail(node, `YAML could not be read: ${(e as Error).message.split('\n')[0]}`);
+    }
   }
 
   /** Resolves aliases so the structure checks see the real node. */
@@ -299,7 +304,7 @@ function extractRawParams(cmd: string, def: ModuleDefinition): { cmd: string; pa
     params[k] = /^["']/.test(v) ? v.slice(1, -1) : v;
     return pre;
   });
-  return { cmd: rest.trim(), params };
+  return { cmd: Object.keys(params).length ? rest.trim() : cmd, params };
 }
 
 function getAt(v: unknown, path: ReadonlyArray<PropertyKey>): { hitTemplate: boolean } {

@@ -136,7 +136,8 @@ function rewrite(body: N, nodes: N): N {
       case 'For':
       case 'AsyncEach':
       case 'AsyncAll':
-        n.arr = call(n, '__ns_iter', [expr(n.arr)]);
+        // Python iterates a dict's keys; nunjucks yields nothing for `for k in dict`.
+        n.arr = call(n, n.name?.typename === 'Symbol' ? '__ns_iter_keys' : '__ns_iter', [expr(n.arr)]);
         n.body = stmt(n.body);
         n.else_ = stmt(n.else_);
         return n;
@@ -369,6 +370,7 @@ export class Templar {
         if (Array.isArray(v) || isMapping(v)) return v;
         throw new PyTypeError(`'${pyTypeName(v)}' object is not iterable`);
       },
+      __ns_iter_keys: (v) => (isMapping(v) ? Object.keys(v) : helpers['__ns_iter']!(v)),
       __ns_str: (v) => pyStr(v),
     };
     for (const [name, fn] of Object.entries(helpers)) {

@@ -67,6 +67,13 @@ describe('Templar.render', () => {
     ['{{ "a,b".split(",") }}', ['a', 'b']],
     ['{{ a[-1] }}', 2],
     ['{{ lookup("env", "NODESWEEP_TEMPLATE_TEST") }}', 'from-env'],
+    ['{% for i in a %}{{ loop.index }}{% if not loop.last %},{% endif %}{% endfor %}', '1,2'],
+    ['{% for k in d %}{{ k }};{% endfor %}', 'x;y;'],
+    ['{% for k, v in d.items() %}{{ k }}={{ v }} {% endfor %}', "x=1 y={'z': 'q'} "],
+    ['{% raw %}{{ not templated }}{% endraw %}', '{{ not templated }}'],
+    ['{{ "%s-%03d" | format("n", 7) }}', 'n-007'],
+    ['{{ {"a": {"b": 1}} }}', { a: { b: 1 } }],
+    ['  {{ a }}', '  [1, 2]'],
   ];
   process.env['NODESWEEP_TEMPLATE_TEST'] = 'from-env';
   for (const [src, want] of cases) {

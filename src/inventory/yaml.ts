@@ -176,6 +176,12 @@ function parseGroup(ctx: Ctx, entry: MapEntry, asChild: boolean): string | undef
   return group;
 }
 
+function pyTruthy(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (v && typeof v === 'object') return Object.keys(v).length > 0;
+  return Boolean(v);
+}
+
 function parseHost(ctx: Ctx, group: string, it: MapEntry): void {
   const { inv, p } = ctx;
   const pos = nodePos(p, it.keyNode);
@@ -191,8 +197,8 @@ function parseHost(ctx: Ctx, group: string, it: MapEntry): void {
   const data = deref(p, it.valueNode);
   let vars: Record<string, unknown> = {};
   const value = toValue(p, data);
-  // Ansible uses `value or {}`: any falsy value means "no vars".
-  if (value && !(typeof value === 'object' && !Array.isArray(value))) {
+  // Ansible uses `value or {}`: any falsy Python value ([], '', 0, False, None) means "no vars".
+  if (pyTruthy(value) && !(typeof value === 'object' && !Array.isArray(value))) {
     throw new InventoryError(nodePos(p, data), `Invalid data from file, expected dictionary and got: ${JSON.stringify(value)} (host '${it.key}' must map to its vars or be empty)`);
   }
   if (value && typeof value === 'object' && !Array.isArray(value)) vars = value as Record<string, unknown>;

@@ -6,6 +6,8 @@ import { ExitCode, UsageError } from '../errors.js';
 import { EventBus } from '../report/events.js';
 import type { RunContext, RunOptions, HostKeyChecking } from '../executor/context.js';
 import { loadInventory } from '../inventory/load.js';
+import { hostVars } from '../inventory/vars.js';
+import { Redactor } from '../report/redact.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { builtinModules } from '../modules/index.js';
 import { runPlaybook } from '../executor/run.js';
@@ -88,12 +90,18 @@ export async function runCommand(a: RunCommandArgs, io: CliIo): Promise<number> 
   const inventory = await loadInventory(a.inventory);
   const playbook = await loadPlaybook(a.playbook, { modules });
 
+  const logFile = a['log-file'] ? new winston.transports.File({ filename: a['log-file'] }) : undefined;
   const logger = winston.createLogger({
     level: 'debug',
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-    transports: a['log-file'] ? [new winston.transports.File({ filename: a['log-file'] })] : [],
-    silent: !a['log-file'],
+    transports: logFile ? [logFile] : [],
+    silent: !logFile,
   });
+  // Secret values (passwords from the inventory or prompts) are masked wherever they appear in any sink.
+  const redactor = Redactor.fromHostVars(
+    [...inventory.hosts.keys()].map((h) => hostVars(inventory, h)),
+    [options.becomePassword, options.keyPassphrase, process.env.NODESWEEP_KEY_PASSPHRASE],
+  );
 
   const events = new EventBus();
   events.add(
@@ -101,14 +109,15 @@ export async function runCommand(a: RunCommandArgs, io: CliIo): Promise<number> 
       verbosity: options.verbosity,
       isTTY: Boolean(io.stdout.isTTY),
       color: Boolean(io.stdout.isTTY) && process.env.NO_COLOR === undefined,
+      redactor,
     }),
   );
   if (a['report-json']) {
-    events.add(new JsonReportSink(a['report-json'], { playbook: a.playbook }));
+    events.add(new JsonReportSink(a['report-json'], { playbook: a.playbook, redactor }));
     events.add(new RetryFileSink(retryPathFor(a['report-json'])));
   }
-  if (a.junit) events.add(new JunitSink(a.junit));
-  if (a['log-file']) events.add(new LogSink(logger));
+  if (a.junit) events.add(new JunitSink(a.junit, { redactor }));
+  if (a['log-file']) events.add(new LogSink(logger, { redactor }));
 
   // First Ctrl-C/SIGTERM: stop new work, close connections, print the recap (exit 99). Second: leave now.
   const abort = new AbortController();
@@ -140,7 +149,11 @@ export async function runCommand(a: RunCommandArgs, io: CliIo): Promise<number> 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await events.close();
-    await new Promise<void>((resolve) => logger.on('finish', () => resolve()).end());
+    // Wait for the file transport itself: the logger's own 'finish' fires before the file is flushed.
+    if (logFile) await new Promise<void>((resolve) => {
+      logFile.on('finish', () => resolve());
+      logger.end();
+    });
   }
 }
 

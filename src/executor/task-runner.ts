@@ -614,7 +614,11 @@ class OneTask {
       }
       if (ctx.signal.aborted) return 'interrupted';
       if (r === 'timeout') {
-        return failed(`The ${task.module} action failed to execute in the expected time frame (${explicitTimeoutS}) and was terminated`);
+        // Ansible's wording, plus the words people grep for
+        return failed(
+          `The ${task.module} action failed to execute in the expected time frame (${explicitTimeoutS}) and was terminated: timed out after ${explicitTimeoutS} s`,
+          { timedOut: true },
+        );
       }
       return fromModule(r);
     } catch (e) {

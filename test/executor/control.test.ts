@@ -82,7 +82,7 @@ describe('timeouts, interruption, unreachable hosts, module bugs', () => {
     assert.ok(elapsed < 2000, `took ${elapsed} ms`);
     const r = results(h.events, { task: 'slow' })[0]!;
     assert.equal(r.status, 'failed');
-    assert.equal(r.result.msg, 'The shell action failed to execute in the expected time frame (1) and was terminated');
+    assert.equal(r.result.msg, 'The shell action failed to execute in the expected time frame (1) and was terminated: timed out after 1 s');
     assert.equal(s.exitCode, 2);
   });
 

@@ -373,6 +373,9 @@ function issueMessage(def: ModuleDefinition, issue: z.core.$ZodIssue, args: Reco
     if (got === undefined) return `missing required parameter '${where}'`;
     return `parameter '${where}' must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}, got ${describe(got)}`;
   }
+  if (issue.code === 'invalid_value') {
+    return `parameter '${where}' must be one of ${issue.values.map((v) => describe(v)).join(', ')}, got ${describe(readAt(args, issue.path))}`;
+  }
   return where ? `parameter '${where}': ${issue.message}` : issue.message;
 }
 
@@ -382,6 +385,8 @@ export interface ValidateOptions {
    * ignored. The executor validates again after templating with this false.
    */
   allowTemplates?: boolean;
+  /** Maps a parameter path to its position in the file (the loader points at the offending value). */
+  locate?: (path: ReadonlyArray<PropertyKey>, isKey: boolean) => Loc | undefined;
 }
 
 /**
@@ -408,7 +413,12 @@ export function validateModuleArgs(def: ModuleDefinition, args: Record<string, u
         fixed = true;
       }
     }
-    if (!fixed) throw new PlaybookError(loc, `module '${def.name}': ${issueMessage(def, issues[0]!, work)}`);
+    if (!fixed) {
+      const issue = issues[0]!;
+      const at =
+        issue.code === 'unrecognized_keys' ? opts.locate?.([...issue.path, issue.keys[0]!], true) : opts.locate?.(issue.path, false);
+      throw new PlaybookError(at ?? loc, `module '${def.name}': ${issueMessage(def, issue, work)}`);
+    }
   }
   throw new PlaybookError(loc, `module '${def.name}': parameters could not be validated`);
 }
@@ -578,8 +588,35 @@ function parseTask(c: Ctx, node: YNode | null, opts: TaskParseOpts): TaskNode {
   t.args = buildArgs(c, def, moduleEntry, argsEntry, what);
   if (loopEntry) t.loop = parseLoop(c, loopEntry, what);
   if (opts.handler && t.name === undefined && (t.listen ?? []).length === 0) c.fail(node, `handler: needs a name or listen: to be notified`);
-  validateModuleArgs(def, t.args, c.loc(moduleEntry.keyNode), { allowTemplates: true });
+  const locate = (path: ReadonlyArray<PropertyKey>, isKey: boolean): Loc | undefined => {
+    for (const root of [moduleEntry.value, argsEntry?.value]) {
+      const n = findNode(c, root ?? null, path, isKey);
+      if (n) return c.loc(n);
+    }
+    return undefined;
+  };
+  validateModuleArgs(def, t.args, c.loc(moduleEntry.keyNode), { allowTemplates: true, locate });
   return t as ModuleTask;
+}
+
+/** The YAML node at a parameter path (the key node itself when isKey), if the parameter was written as a mapping. */
+function findNode(c: Ctx, root: YNode | null, path: ReadonlyArray<PropertyKey>, isKey: boolean): YNode | undefined {
+  let cur: YNode | null = c.deref(root);
+  if (path.length === 0) return undefined;
+  for (let i = 0; i < path.length; i++) {
+    const p = path[i]!;
+    const last = i === path.length - 1;
+    if (isMap(cur)) {
+      const e = c.pairs(cur).find((x) => x.key === String(p));
+      if (!e) return undefined;
+      if (last) return isKey ? e.keyNode : (e.value ?? e.keyNode);
+      cur = e.value;
+    } else if (isSeq(cur) && typeof p === 'number') {
+      cur = c.deref(cur.items[p]);
+      if (last) return cur ?? undefined;
+    } else return undefined;
+  }
+  return undefined;
 }
 
 function parseLoopControl(c: Ctx, e: Entry, t: Partial<ModuleTask>, what: string): void {

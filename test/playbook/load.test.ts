@@ -34,7 +34,15 @@ function testRegistry(): ModuleRegistry {
     { name: 'fail', schema: z.object({ msg: z.string().default('Failed as requested from task') }).strict(), controllerOnly: true, supportsCheckMode: true, run },
     {
       name: 'wait_for',
-      schema: z.object({ port: z.number(), timeout: z.number().default(300), active: z.boolean().default(true), hosts: z.array(z.string()).optional() }).strict(),
+      schema: z
+        .object({
+          port: z.number(),
+          timeout: z.number().default(300),
+          active: z.boolean().default(true),
+          hosts: z.array(z.string()).optional(),
+          state: z.enum(['started', 'stopped']).optional(),
+        })
+        .strict(),
       supportsCheckMode: true,
       run,
     },
@@ -350,11 +358,13 @@ describe('parsePlaybook: invalid playbooks', () => {
     ['notify as a map', '- hosts: a\n  tasks:\n    - shell: ls\n      notify: {a: 1}\n', `${F}:4:15: task: notify must be a string or a list of strings`],
     ['vars not a map', '- hosts: a\n  tasks:\n    - shell: ls\n      vars: [1]\n', `${F}:4:13: task: vars must be a mapping of variable names to values`],
     ['check_mode string', '- hosts: a\n  tasks:\n    - shell: ls\n      check_mode: maybe\n', `${F}:4:19: task: check_mode must be a boolean`],
-    ['unknown module parameter', '- hosts: a\n  tasks:\n    - name: x\n      shell: ls\n      args: {chdr: /tmp}\n', `${F}:4:7: module 'shell': unsupported parameter 'chdr' (did you mean 'chdir'?); supported: cmd, chdir, creates, removes`],
+    ['unknown module parameter', '- hosts: a\n  tasks:\n    - name: x\n      shell: ls\n      args: {chdr: /tmp}\n', `${F}:5:14: module 'shell': unsupported parameter 'chdr' (did you mean 'chdir'?); supported: cmd, chdir, creates, removes`],
     ['missing required parameter', '- hosts: a\n  tasks:\n    - wait_for: {timeout: 3}\n', `${F}:3:7: module 'wait_for': missing required parameter 'port'`],
-    ['wrong parameter type', '- hosts: a\n  tasks:\n    - wait_for: {port: [22]}\n', `${F}:3:7: module 'wait_for': parameter 'port' must be a number, got [22]`],
-    ['wrong nested type', '- hosts: a\n  tasks:\n    - wait_for: {port: 22, hosts: [a, [b]]}\n', `${F}:3:7: module 'wait_for': parameter 'hosts[1]' must be a string, got ["b"]`],
+    ['wrong parameter type', '- hosts: a\n  tasks:\n    - wait_for: {port: [22]}\n', `${F}:3:24: module 'wait_for': parameter 'port' must be a number, got [22]`],
+    ['wrong nested type', '- hosts: a\n  tasks:\n    - wait_for: {port: 22, hosts: [a, [b]]}\n', `${F}:3:39: module 'wait_for': parameter 'hosts[1]' must be a string, got ["b"]`],
     ['unconvertible string', '- hosts: a\n  tasks:\n    - wait_for: port=http\n', `${F}:3:7: module 'wait_for': parameter 'port' must be a number, got "http"`],
+    ['bad value in block style', '- hosts: a\n  tasks:\n    - wait_for:\n        port: 22\n        timeout: soon\n', `${F}:5:18: module 'wait_for': parameter 'timeout' must be a number, got "soon"`],
+    ['enum value', '- hosts: a\n  tasks:\n    - wait_for:\n        port: 1\n        state: bouncing\n', `${F}:5:16: module 'wait_for': parameter 'state' must be one of "started", "stopped", got "bouncing"`],
     ['non-kv string for a mapping module', '- hosts: a\n  tasks:\n    - debug: hello there\n', `${F}:3:14: task: module 'debug' takes parameters as a mapping or key=value pairs, got "hello there"`],
     ['module value a list', '- hosts: a\n  tasks:\n    - debug: [1]\n', `${F}:3:14: task: parameters of module 'debug' must be a mapping, got [1]`],
     ['block with a module', '- hosts: a\n  tasks:\n    - block: []\n      shell: ls\n', `${F}:4:7: block: a block cannot also run a module ('shell')`],

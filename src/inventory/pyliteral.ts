@@ -66,18 +66,20 @@ export function shlexSplit(s: string, comments = true): string[] {
   return out;
 }
 
-/** Marker for a Python value we cannot represent (complex numbers); literal parsing then falls back to the string. */
-class NotLiteral extends Error {}
+/** Thrown (without a stack, which would cost more than the parse) when the text is not a literal we keep. */
+const NOT_LITERAL = Symbol('not a literal');
 
 /**
  * Python's `ast.literal_eval(v)` as Ansible's INI plugin uses it: on failure the original string is returned.
  * Tuples and sets become arrays; dict keys become strings the way `json.dumps` writes them.
  */
 export function parsePythonValue(v: string): unknown {
+  // Fast path: a bare word (host name, path, IP, ...) is never a literal except True/False/None and numbers.
+  if (/^[A-Za-z_/][\w.\-/:@]*$/.test(v) && v !== 'True' && v !== 'False' && v !== 'None' && !v.startsWith('set')) return v;
   try {
     return new LiteralParser(v).parseTop();
   } catch (e) {
-    if (e instanceof NotLiteral) return v;
+    if (e === NOT_LITERAL) return v;
     throw e;
   }
 }
@@ -95,12 +97,12 @@ class LiteralParser {
     this.skipWs(false);
     const v = this.parseExpr(false);
     this.skipWs(false);
-    if (this.i < this.s.length) throw new NotLiteral();
+    if (this.i < this.s.length) throw NOT_LITERAL;
     return v;
   }
 
   private fail(): never {
-    throw new NotLiteral();
+    throw NOT_LITERAL;
   }
 
   /** Skips blanks and comments; newlines only inside brackets (implicit line joining). */
@@ -430,7 +432,7 @@ function jsonKey(k: unknown): string {
   if (k === false) return 'false';
   if (k === null) return 'null';
   if (typeof k === 'number') return Number.isInteger(k) ? String(k) : pyFloatRepr(k);
-  throw new NotLiteral(); // tuple keys etc.: Ansible cannot serialise them either
+  throw NOT_LITERAL; // tuple keys etc.: Ansible cannot serialise them either
 }
 
 function pyFloatRepr(n: number): string {

@@ -45,6 +45,10 @@ export interface RunState {
   groups: Record<string, string[]>;
   /** A host was stopped by an internal error (no failed result to count): the run must not exit 0. */
   internalError?: boolean;
+  /** Bumped whenever a host fails or becomes unreachable: invalidates the cached live-host lists. */
+  generation: number;
+  /** host -> group_names, computed once. */
+  groupNames?: Map<string, string[]>;
 }
 
 export type PlayOutcome = 'continue' | 'stop' | 'aborted' | 'interrupted';
@@ -52,9 +56,13 @@ export type PlayOutcome = 'continue' | 'stop' | 'aborted' | 'interrupted';
 type WalkResult = 'ok' | 'failed' | 'unreachable' | 'stopped';
 
 interface BatchControl {
-  /** any_errors_fatal tripped: no host starts a new task. */
+  /** any_errors_fatal or max_fail_percentage tripped: no host starts a new task. */
   fatal: boolean;
-  fatalHost?: string;
+  /** Why, for play_aborted. */
+  reason?: string;
+  size: number;
+  /** Hosts of the batch whose failure is final (not rescued, not ignored). */
+  failedHosts: Set<string>;
 }
 
 interface Walk {
@@ -100,22 +108,18 @@ export async function runPlay(play: Play, run: RunState): Promise<PlayOutcome> {
     if (ctx.signal.aborted) return 'interrupted';
     const batch = batches[i]!;
     ctx.events.emit({ kind: 'batch_start', play: play.name, hosts: batch, batch: i + 1, batches: batches.length });
-    const control: BatchControl = { fatal: false };
+    const control: BatchControl = { fatal: false, size: batch.length, failedHosts: new Set() };
     await Promise.all(batch.map((h) => run.limiter(() => runHostPlay(play, h, batch, live, control, run))));
     if (ctx.signal.aborted) return 'interrupted';
 
     const failed = batch.filter((h) => hostState(run, h).failed).length;
     const unreachable = batch.filter((h) => hostState(run, h).unreachable).length;
-    if (control.fatal) {
-      ctx.events.emit({ kind: 'play_aborted', play: play.name, reason: `any_errors_fatal: ${control.fatalHost ?? 'a host'} failed` });
-      return 'aborted';
+    if (!control.fatal && exceedsMaxFail(failed, batch.length, play.maxFailPercentage)) {
+      control.fatal = true;
+      control.reason = maxFailReason(play, failed, batch.length);
     }
-    if (exceedsMaxFail(failed, batch.length, play.maxFailPercentage)) {
-      ctx.events.emit({
-        kind: 'play_aborted',
-        play: play.name,
-        reason: `max_fail_percentage ${play.maxFailPercentage}% exceeded: ${failed} of ${batch.length} hosts failed`,
-      });
+    if (control.fatal) {
+      ctx.events.emit({ kind: 'play_aborted', play: play.name, reason: control.reason ?? 'aborted' });
       return 'aborted';
     }
     // ansible-playbook ends the whole run when every host of a batch failed ("NO MORE HOSTS LEFT")
@@ -128,11 +132,16 @@ async function runHostPlay(play: Play, host: string, batch: string[], allHosts: 
   const { ctx } = run;
   const state = hostState(run, host);
   if (!state.alive || control.fatal || ctx.signal.aborted) return;
-  const aliveOf = (hosts: string[]) => hosts.filter((h) => hostState(run, h).alive);
-  const groupNames = Object.entries(run.groups)
-    .filter(([g, hs]) => g !== 'all' && hs.includes(host))
-    .map(([g]) => g)
-    .sort();
+  // Live host lists, recomputed only when some host failed since (thousands of hosts x tasks).
+  const aliveCache = new Map<string[], { gen: number; hosts: string[] }>();
+  const aliveOf = (hosts: string[]) => {
+    const c = aliveCache.get(hosts);
+    if (c && c.gen === run.generation) return c.hosts;
+    const fresh = hosts.filter((h) => hostState(run, h).alive);
+    aliveCache.set(hosts, { gen: run.generation, hosts: fresh });
+    return fresh;
+  };
+  const groupNames = groupNamesOf(run).get(host) ?? [];
   const magic: Vars = {
     inventory_hostname: host,
     inventory_hostname_short: host.split('.')[0],
@@ -174,24 +183,56 @@ async function runHostPlay(play: Play, host: string, batch: string[], allHosts: 
     r = 'failed';
     run.internalError = true;
   }
-  settle(r, w);
+  settle(r, w, run);
   ctx.events.emit({ kind: 'host_done', play: play.name, host });
 }
 
+function groupNamesOf(run: RunState): Map<string, string[]> {
+  if (!run.groupNames) {
+    const m = new Map<string, string[]>();
+    for (const [g, hs] of Object.entries(run.groups)) {
+      if (g === 'all') continue;
+      for (const h of hs) {
+        let l = m.get(h);
+        if (!l) m.set(h, (l = []));
+        l.push(g);
+      }
+    }
+    for (const l of m.values()) l.sort();
+    run.groupNames = m;
+  }
+  return run.groupNames;
+}
+
 /** Record a host's final state for this play. */
-function settle(r: WalkResult, w: Walk): void {
+function settle(r: WalkResult, w: Walk, run: RunState): void {
   const { state } = w.env;
   if (r === 'failed') state.markFailed();
   if (r === 'unreachable') state.markUnreachable();
+  if (r === 'failed' || r === 'unreachable') run.generation++;
 }
 
-/** A failure that is final for the host trips any_errors_fatal for its batch. */
+function maxFailReason(play: Play, failed: number, size: number): string {
+  return `max_fail_percentage ${play.maxFailPercentage}% exceeded: ${failed} of ${size} hosts failed`;
+}
+
+/**
+ * A failure that is final for the host. any_errors_fatal (failed or unreachable) stops the batch; so does
+ * passing max_fail_percentage (failures only), checked as each host fails, as Ansible checks after each
+ * task: the other hosts finish the task they are running and start no new one.
+ */
 function finalFailure(w: Walk, kind: 'failed' | 'unreachable'): void {
   const { play, state } = w.env;
+  const b = w.batch;
   if (kind === 'unreachable') state.markUnreachable();
-  if (play.anyErrorsFatal && !w.batch.fatal) {
-    w.batch.fatal = true;
-    w.batch.fatalHost = state.host;
+  if (kind === 'failed') b.failedHosts.add(state.host);
+  if (b.fatal) return;
+  if (play.anyErrorsFatal) {
+    b.fatal = true;
+    b.reason = `any_errors_fatal: ${state.host} ${kind === 'failed' ? 'failed' : 'is unreachable'}`;
+  } else if (kind === 'failed' && exceedsMaxFail(b.failedHosts.size, b.size, play.maxFailPercentage)) {
+    b.fatal = true;
+    b.reason = maxFailReason(play, b.failedHosts.size, b.size);
   }
 }
 

@@ -68,6 +68,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, ctx:
     states: new Map(),
     hostvars: {},
     groups: view.groups(),
+    generation: 0,
   };
   run.hostvars = hostvarsView(view, run);
 

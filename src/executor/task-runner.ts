@@ -9,6 +9,7 @@ import { ConnectError, errorMessage } from '../errors.js';
 import type { ModuleContext, ModuleDefinition, ModuleResult, TaskStatus } from '../modules/types.js';
 import type { Condition, Loc, ModuleTask, Play, TaskCommon } from '../playbook/types.js';
 import type { BecomeSpec, ExecOptions, ExecResult, Transport } from '../transport/types.js';
+import { OMIT } from '../playbook/template.js';
 import type { RunEvent } from '../report/events.js';
 import type { RunContext } from './context.js';
 import type { TransportPool } from './connection.js';
@@ -96,7 +97,7 @@ export interface TaskOutcome {
 }
 
 /** The value `omit` renders to; parameters equal to it are dropped (Ansible's `default(omit)`). */
-export const OMIT_TOKEN = '__omit_place_holder__nodesweep__';
+export const OMIT_TOKEN = OMIT;
 
 const SKIP_REASON = 'Conditional result was False';
 export const CHECK_MODE_SKIP_MSG = 'skipped, running in check mode';

@@ -5,6 +5,7 @@
  * subscript `[i]`, `[-1]`, `[i:j]` (inclusive end), `[i:]`.
  */
 import { readFileSync } from 'node:fs';
+import { UsageError, errorMessage } from '../errors.js';
 import { isAbsolute, resolve } from 'node:path';
 import { parseAddress } from './hostpattern.js';
 import { groupHosts } from './model.js';
@@ -200,8 +201,14 @@ function expandFiles(patterns: string[], opts: SelectOptions): string[] {
     }
     const file = isAbsolute(x.slice(1)) ? x.slice(1) : resolve(opts.retryFileBase ?? process.cwd(), x.slice(1));
     const read = opts.readFile ?? ((f: string) => readFileSync(f, 'utf8'));
-    // A missing @file is the caller's problem to report (it is a usage error); let the fs error through.
-    out.push(...read(file).split('\n').map((l) => l.trim()));
+    let text: string;
+    try {
+      text = read(file);
+    } catch (e) {
+      // Ansible: "Unable to find limit file ..." (a usage error, not an inventory error).
+      throw new UsageError(`Unable to read limit file ${file}: ${errorMessage(e)}`, { cause: e });
+    }
+    out.push(...text.split('\n').map((l) => l.trim()));
   }
   return out;
 }

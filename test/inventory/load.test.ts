@@ -154,7 +154,23 @@ describe('loadInventory: size', () => {
     for (const h of sel) n += hostVars(inv, h)['ansible_user'] === 'deploy' ? 1 : 0;
     const tUse = performance.now() - t1;
     assert.equal(n, 98_000);
-    assert.ok(tParse < 3000, `parse took ${tParse.toFixed(0)} ms`);
-    assert.ok(tUse < 3000, `select + hostVars took ${tUse.toFixed(0)} ms`);
+    // Generous bounds: the suite runs two test files at once on a 2-core machine.
+    assert.ok(tParse < 4000, `parse took ${tParse.toFixed(0)} ms`);
+    assert.ok(tUse < 4000, `select + hostVars took ${tUse.toFixed(0)} ms`);
+  });
+});
+
+describe('shipped example inventories', () => {
+  test('the INI and YAML examples describe the same fleet', async () => {
+    const ini = await loadInventory([join(import.meta.dirname, '../../inventories/example-hosts.ini')]);
+    const yml = await loadInventory([join(import.meta.dirname, '../../inventories/example-inventory.yml')]);
+    assert.deepStrictEqual(inventoryListJson(ini), inventoryListJson(yml));
+    assert.deepStrictEqual(selectHosts(ini, 'workers:!canary'), [
+      'blue-worker-02.k8s.example.com',
+      'blue-worker-03.k8s.example.com',
+      'green-worker-01.k8s.example.com',
+      'green-worker-02.k8s.example.com',
+    ]);
+    assert.equal(hostVars(yml, 'green-worker-02.k8s.example.com')['ansible_port'], 2222);
   });
 });

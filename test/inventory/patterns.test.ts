@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { UsageError } from '../../src/errors.js';
 import { parseIni } from '../../src/inventory/ini.js';
 import { applyLimit, globToRegExp, orderPatterns, selectHosts, splitHostPattern } from '../../src/inventory/patterns.js';
 
@@ -104,6 +105,7 @@ describe('selectHosts', () => {
       return t;
     };
     assert.deepStrictEqual(selectHosts(inv, '@run.retry', { retryFileBase: '/base', readFile }), ['web2', 'db1']);
+    assert.throws(() => selectHosts(inv, '@missing.retry', { retryFileBase: '/base', readFile }), (e: unknown) => e instanceof UsageError && /missing\.retry/.test(e.message));
   });
 });
 

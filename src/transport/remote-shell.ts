@@ -2,15 +2,18 @@
  * One long-lived remote `sh` per host and per become user, fed framed scripts over its stdin, so that a task
  * on an open connection costs one round trip (no channel open, no sudo, no login shell per task).
  *
- * Protocol (all lines the shell prints start with a random per-shell token K):
- *   client -> shell : here-doc writes the script (and base64 stdin) into a private mktemp dir, then `ns_run ID IN`
- *   shell           : runs `setsid sh ID.s <IN >ID.o 2>ID.e` in the background (own process group), and waits
- *                     for one control line on its stdin while the task runs
- *   task done       : the job's wrapper prints `K R ID rc outlen errlen\n` + stdout bytes + stderr bytes
- *   client -> shell : `done` (sent with the next script, no extra round trip)  |  `kill` on timeout/abort:
- *                     the shell kills the task's process group, waits, and prints `K K ID` after the R frame.
- * Output travels length-delimited, so anything (binary, no newline, marker-like text, 10 MB) passes through.
+ * Protocol. Status lines the shell prints start with a random per-shell token K; each exec has its own random
+ * nonce N that the task never sees (it lives only in the shell's memory), so output cannot forge it.
+ *   client -> shell : `ns_run ID N IN 'script'` (big scripts and base64 stdin go through here-docs first)
+ *   shell           : runs `setsid sh -c script <IN >o 2>e` in the background (own process group), then blocks
+ *                     reading one control line from its stdin while the task runs
+ *   task done       : a wrapper appends `\nN E\n` + stderr (if any) and `\nN R rc\n` to o and `cat`s it:
+ *                     one write, so sshd (Nagle on, no pty) sends one segment: no 40 ms delayed-ACK stall
+ *   client -> shell : `done` (sent together with the next exec, no extra round trip)  |  `kill` on timeout or
+ *                     abort: the shell kills the task's process group and prints `K K ID` after the result.
+ * Output is never parsed line by line, so anything (binary, no newline, marker-like text, 10 MB) passes through.
  * The task's stdin is never the shell's stdin, so commands that read stdin cannot eat the protocol.
+ * The common case costs three processes per exec: the wrapper subshell, setsid+sh, cat.
  */
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
@@ -22,11 +25,15 @@ export type Frame =
   | { kind: 'result'; id: number; rc: number; stdout: Buffer; stderr: Buffer }
   | { kind: 'killed'; id: number };
 
-/** Splits the shell's stdout into frames; bytes outside frames (e.g. from a chatty .bashrc) go to onNoise. */
+/**
+ * Splits the shell's stdout into frames. Outside an exec it reads status lines (`K UP`, `K READY`, `K K id`);
+ * bytes that are not ours (e.g. from a chatty .bashrc) go to onNoise. During an exec (after expectResult) it
+ * collects bytes until the `\nN R rc\n` trailer, searching only the newly arrived bytes (no quadratic scans).
+ */
 export class FrameReader {
   private chunks: Buffer[] = [];
   private len = 0;
-  private body: { id: number; rc: number; outLen: number; errLen: number } | undefined;
+  private pending: { id: number; sepE: Buffer; sepR: Buffer; rAt?: number } | undefined;
 
   constructor(
     private readonly token: string,
@@ -34,11 +41,42 @@ export class FrameReader {
     private readonly onNoise: (b: Buffer) => void = () => undefined,
   ) {}
 
+  /** The next bytes (after any complete status lines) are the output of exec `id` with nonce `nonce`. */
+  expectResult(id: number, nonce: string): void {
+    this.pending = { id, sepE: Buffer.from(`\n${nonce} E\n`), sepR: Buffer.from(`\n${nonce} R `) };
+    // Bytes already buffered could hold a whole result (a caller that pushes first): scan them.
+    if (this.len > 0) {
+      const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.len);
+      this.chunks = [];
+      this.len = 0;
+      this.push(data);
+    }
+  }
+
   push(data: Buffer): void {
     if (data.length === 0) return;
+    const p = this.pending;
+    if (p && p.rAt === undefined) {
+      // Search the new bytes plus enough of the old ones to catch a separator split across chunks.
+      const keep = Math.min(this.len, p.sepR.length - 1);
+      const window = keep > 0 ? Buffer.concat([this.tail(keep), data]) : data;
+      const i = window.indexOf(p.sepR);
+      if (i >= 0) p.rAt = this.len - keep + i;
+    }
     this.chunks.push(data);
     this.len += data.length;
     this.drain();
+  }
+
+  private tail(n: number): Buffer {
+    const out: Buffer[] = [];
+    let need = n;
+    for (let i = this.chunks.length - 1; i >= 0 && need > 0; i--) {
+      const c = this.chunks[i]!;
+      out.unshift(c.subarray(Math.max(0, c.length - need)));
+      need -= c.length;
+    }
+    return Buffer.concat(out);
   }
 
   private take(n: number): Buffer {
@@ -52,13 +90,27 @@ export class FrameReader {
 
   private drain(): void {
     for (;;) {
-      if (this.body) {
-        const need = this.body.outLen + this.body.errLen;
-        if (this.len < need) return; // wait for the whole body: one concat, no quadratic copying
-        const b = this.body;
-        this.body = undefined;
-        const buf = Buffer.from(this.take(need));
-        this.onFrame({ kind: 'result', id: b.id, rc: b.rc, stdout: buf.subarray(0, b.outLen), stderr: buf.subarray(b.outLen) });
+      const p = this.pending;
+      if (p) {
+        if (p.rAt === undefined) return;
+        const all = this.take(this.len);
+        const rcStart = p.rAt + p.sepR.length;
+        const nl = all.indexOf(0x0a, rcStart);
+        if (nl < 0) {
+          this.chunks = [all];
+          this.len = all.length;
+          return;
+        }
+        this.pending = undefined;
+        const rc = Number(all.subarray(rcStart, nl).toString('latin1'));
+        const body = Buffer.from(all.subarray(0, p.rAt));
+        const rest = all.subarray(nl + 1);
+        this.chunks = rest.length ? [rest] : [];
+        this.len = rest.length;
+        const e = body.indexOf(p.sepE);
+        const stdout = e >= 0 ? body.subarray(0, e) : body;
+        const stderr = e >= 0 ? body.subarray(e + p.sepE.length) : Buffer.alloc(0);
+        this.onFrame({ kind: 'result', id: p.id, rc: Number.isInteger(rc) ? rc : 255, stdout, stderr });
         continue;
       }
       if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.len)];
@@ -75,21 +127,15 @@ export class FrameReader {
       }
       if (at > 0) this.onNoise(lineBuf.subarray(0, at));
       const parts = line.slice(at + this.token.length + 1).split(' ');
-      const nums = parts.slice(1).map(Number);
       if (parts[0] === 'UP') this.onFrame({ kind: 'up' });
       else if (parts[0] === 'READY') this.onFrame({ kind: 'ready' });
-      else if (parts[0] === 'K' && nums.length === 1) this.onFrame({ kind: 'killed', id: nums[0]! });
-      else if (parts[0] === 'R' && nums.length === 4 && nums.every((n) => Number.isInteger(n) && n >= 0)) {
-        this.body = { id: nums[0]!, rc: nums[1]!, outLen: nums[2]!, errLen: nums[3]! };
-      } else this.onNoise(lineBuf);
+      else if (parts[0] === 'K' && parts.length === 2 && /^\d+$/.test(parts[1]!)) this.onFrame({ kind: 'killed', id: Number(parts[1]) });
+      else this.onNoise(lineBuf);
     }
   }
 }
 
-/**
- * The shell-side half of the protocol, sent once when the shell starts. Per exec it forks about six processes;
- * the result frame is written with one `cat` so sshd (Nagle on, no pty) sends it as one segment.
- */
+/** The shell-side half of the protocol, sent once when the shell starts. */
 export function preamble(token: string): string {
   return `NS_K=${token}
 NS_T=$(mktemp -d "\${TMPDIR:-/tmp}/nodesweep.XXXXXXXXXX") || exit 97
@@ -99,8 +145,8 @@ trap 'exit 143' TERM
 NS_SETSID=
 command -v setsid >/dev/null 2>&1 && NS_SETSID=setsid
 ns_run() {
-  NS_I=$1 NS_IN=$2
-  shift 2
+  NS_I=$1 NS_N=$2 NS_IN=$3
+  shift 3
   : >"$NS_T/p"
   (
     if [ $# -gt 0 ]; then
@@ -111,10 +157,12 @@ ns_run() {
     echo $! >"$NS_T/p"
     wait $!
     r=$?
-    cd "$NS_T" || exit 1
-    set -- $(wc -c o e)
-    { printf '%s R %s %d %d %d\\n' "$NS_K" "$NS_I" "$r" "$1" "$3"; cat o e; } >f
-    cat f
+    if [ -s "$NS_T/e" ]; then
+      printf '\\n%s E\\n' "$NS_N" >>"$NS_T/o"
+      cat "$NS_T/e" >>"$NS_T/o"
+    fi
+    printf '\\n%s R %d\\n' "$NS_N" "$r" >>"$NS_T/o"
+    cat "$NS_T/o"
   ) &
   NS_W=$!
   IFS= read -r NS_C
@@ -124,7 +172,7 @@ ns_run() {
     if [ -n "$NS_P" ]; then kill -9 -"$NS_P" 2>/dev/null || kill -9 "$NS_P" 2>/dev/null; fi
     wait "$NS_W"
     # New inodes for the next exec, in case something the task started still holds the old files open.
-    rm -f "$NS_T/o" "$NS_T/e" "$NS_T/f"
+    rm -f "$NS_T/o" "$NS_T/e"
     printf '%s K %s\\n' "$NS_K" "$NS_I"
   else
     wait "$NS_W"
@@ -142,7 +190,7 @@ const INLINE_SCRIPT_MAX = 64 * 1024;
  * The client->shell message for one exec. `delim` ends here-docs and must not occur as a line of the script
  * (it is random per shell).
  */
-export function execMessage(id: number, delim: string, script: string, stdin: Buffer | undefined, env: Record<string, string> | undefined): string {
+export function execMessage(id: number, nonce: string, delim: string, script: string, stdin: Buffer | undefined, env: Record<string, string> | undefined): string {
   let body = '';
   for (const [k, v] of Object.entries(env ?? {})) {
     if (!ENV_NAME.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
@@ -156,8 +204,8 @@ export function execMessage(id: number, delim: string, script: string, stdin: Bu
     msg += `base64 -d >"$NS_T/i" <<'${delim}'\n${b64}${delim}\n`;
     input = '"$NS_T/i"';
   }
-  if (Buffer.byteLength(body) <= INLINE_SCRIPT_MAX) return `${msg}ns_run ${id} ${input} ${shQuote(body)}\n`;
-  return `${msg}cat >"$NS_T/s" <<'${delim}'\n${body}${delim}\n` + `ns_run ${id} ${input}\n`;
+  if (Buffer.byteLength(body) <= INLINE_SCRIPT_MAX) return `${msg}ns_run ${id} ${nonce} ${input} ${shQuote(body)}\n`;
+  return `${msg}cat >"$NS_T/s" <<'${delim}'\n${body}${delim}\n` + `ns_run ${id} ${nonce} ${input}\n`;
 }
 
 export interface ShellResult {
@@ -294,7 +342,8 @@ export class RemoteShell {
   private runNow(script: string, opts: { stdin?: Buffer; env?: Record<string, string>; timeoutMs: number; signal?: AbortSignal }): Promise<ShellResult> {
     if (this.dead) return Promise.reject(new ShellDiedError(`remote shell is gone${this.deathReason ? `: ${this.deathReason}` : ''}`, false));
     const id = this.nextId++;
-    const msg = execMessage(id, `NS_END_${this.token}`, script, opts.stdin, opts.env);
+    const nonce = `NN${randomBytes(16).toString('hex')}`;
+    const msg = execMessage(id, nonce, `NS_END_${this.token}`, script, opts.stdin, opts.env);
     return new Promise<ShellResult>((resolve, reject) => {
       let killing: 'timeout' | 'abort' | undefined;
       let partial: ShellResult | undefined;
@@ -344,6 +393,7 @@ export class RemoteShell {
         return;
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.reader.expectResult(id, nonce);
       this.channel.write(this.takeDone() + msg);
     });
   }

@@ -178,8 +178,7 @@ export class SshTransport implements Transport {
       `d=$(dirname ${dst}) || exit 1`,
       `t="$d/.nodesweep-put.$$"`,
       `umask 077`,
-      `if cat > "$t" && chmod ${mode} "$t" && mv -f "$t" ${dst}; then exit 0; fi`,
-      `rc=$?; rm -f "$t"; exit $rc`,
+      `cat > "$t" && chmod ${mode} "$t" && mv -f "$t" ${dst} || { rc=$?; rm -f "$t"; exit $rc; }`,
     ].join('\n');
     const execOpts: Omit<ExecOptions, 'stdin'> & { stdin: Buffer } = {
       timeoutMs: opts?.timeoutMs ?? 60_000,
@@ -304,7 +303,7 @@ export class SshTransport implements Transport {
         } else resolve(client);
       };
       client.once('ready', () => done());
-      client.once('error', (err: Error & { level?: string; code?: string }) => {
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
         if (hostKeyError) return done(hostKeyError);
         done(this.mapError(err, hop, label, tried, serverMethods, keyNotes));
       });

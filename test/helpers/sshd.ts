@@ -21,6 +21,8 @@ export const TEST_PW_USER_PASSWORD = 'nodesweep-pw-Secret-42';
 export interface SshdOptions {
   /** Loopback address to listen on; default a random 127.0.1.x. */
   host?: string;
+  /** Fixed port (fails if taken); default a free one. */
+  port?: number;
   /** Public key lines accepted for every user. */
   authorizedKeys: string[];
   hostKeyType?: 'ed25519' | 'rsa' | 'ecdsa';
@@ -142,7 +144,7 @@ export async function startSshd(opts: SshdOptions): Promise<SshdHandle> {
     const [hostKeyType, hostKeyBase64] = hostKeyPub.split(' ') as [string, string];
     writeFileSync(join(dir, 'authorized_keys'), opts.authorizedKeys.map((k) => `${k}\n`).join(''), { mode: 0o644 });
     for (let attempt = 0; ; attempt++) {
-      const port = await freePort(host);
+      const port = opts.port ?? (await freePort(host));
       const config = [
         `Port ${port}`,
         `ListenAddress ${host}`,
@@ -166,7 +168,7 @@ export async function startSshd(opts: SshdOptions): Promise<SshdHandle> {
       writeFileSync(join(dir, 'sshd_config'), config);
       const started = await launch(dir, host, port);
       if ('retry' in started) {
-        if (attempt < 3) continue;
+        if (attempt < 3 && opts.port === undefined) continue;
         throw new Error(`sshd could not bind ${host}:${port}:\n${started.log}`);
       }
       const { child, logRef } = started;

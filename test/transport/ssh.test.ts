@@ -1,0 +1,512 @@
+/**
+ * SshTransport against real OpenSSH servers (test/helpers/sshd.ts) on loopback. Every sshd is stopped by PID.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuthError, ConnectError, HostKeyError } from '../../src/errors.js';
+import type { RunOptions } from '../../src/executor/context.js';
+import { DefaultTransportFactory } from '../../src/transport/factory.js';
+import { parseKnownHosts } from '../../src/transport/known-hosts.js';
+import { LocalTransport } from '../../src/transport/local.js';
+import type { ConnectionSpec } from '../../src/transport/spec.js';
+import { SshTransport, type SshTransportOptions } from '../../src/transport/ssh.js';
+import type { Transport } from '../../src/transport/types.js';
+import { generateKey, type TestKey } from '../helpers/keys.js';
+import {
+  TEST_PW_USER,
+  TEST_PW_USER_PASSWORD,
+  TEST_USER,
+  knownHostsLine,
+  refusedPort,
+  startSilentServer,
+  startSshd,
+  type SshdHandle,
+} from '../helpers/sshd.js';
+
+let dir: string;
+let key: TestKey;
+let otherKey: TestKey;
+let encKey: TestKey;
+let main: SshdHandle; // root and the become users log in here
+let knownHosts: string;
+const servers: SshdHandle[] = [];
+const transports: Transport[] = [];
+
+function spec(s: Pick<SshdHandle, 'host' | 'port'>, extra: Partial<ConnectionSpec> = {}): ConnectionSpec {
+  return {
+    host: `h-${s.host}-${s.port}`,
+    connection: 'ssh',
+    hostname: s.host,
+    port: s.port,
+    user: 'root',
+    identities: [{ path: key.privateKeyPath, required: true }],
+    jumps: [],
+    connectTimeoutMs: 5000,
+    hostKeyChecking: 'strict',
+    knownHostsFile: knownHosts,
+    ...extra,
+  };
+}
+
+/** A transport that the suite closes at the end; no agent from the environment. */
+function ssh(sp: ConnectionSpec, opts: SshTransportOptions = {}): SshTransport {
+  const t = new SshTransport(sp, { env: {}, ...opts });
+  transports.push(t);
+  return t;
+}
+
+async function startServer(opts: Parameters<typeof startSshd>[0]): Promise<SshdHandle> {
+  const s = await startSshd(opts);
+  servers.push(s);
+  return s;
+}
+
+const T = { timeoutMs: 10_000 };
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nodesweep-ssh-test-'));
+  key = generateKey(dir, 'id_test');
+  otherKey = generateKey(dir, 'id_other');
+  encKey = generateKey(dir, 'id_enc', { passphrase: 'open sesame' });
+  main = await startServer({ authorizedKeys: [key.publicKey, encKey.publicKey], passwordAuthentication: true });
+  knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `${knownHostsLine(main)}\n`);
+});
+
+after(async () => {
+  await Promise.all(transports.map((t) => t.close()));
+  await Promise.all(servers.map((s) => s.stop()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('exec on one long-lived shell', () => {
+  let t: SshTransport;
+  before(async () => {
+    t = ssh(spec(main));
+    await t.connect();
+  });
+
+  test('rc, stdout and stderr are separate; a non-zero rc does not throw', async () => {
+    const r = await t.exec('echo out; echo err >&2; exit 3', T);
+    assert.deepEqual([r.rc, r.stdout, r.stderr, r.timedOut], [3, 'out\n', 'err\n', false]);
+    const ok = await t.exec('true', T);
+    assert.deepEqual([ok.rc, ok.stdout, ok.stderr], [0, '', '']);
+  });
+
+  test('`exit 3` and `kill $$` inside a task do not kill the shell', async () => {
+    assert.equal((await t.exec('exit 3', T)).rc, 3);
+    assert.equal((await t.exec('kill -9 $$', T)).rc, 137);
+    assert.equal((await t.exec('exec >&- 2>&-; exit 4', T)).rc, 4);
+    assert.equal((await t.exec('echo still here', T)).stdout, 'still here\n');
+  });
+
+  test('1000 sequential execs use one SSH connection', async () => {
+    const t2 = ssh(spec(main));
+    const before = main.acceptedLogins();
+    const started = Date.now();
+    for (let i = 0; i < 1000; i++) {
+      const r = await t2.exec(`echo ${i}`, T);
+      assert.equal(r.stdout, `${i}\n`);
+    }
+    const ms = Date.now() - started;
+    await until(() => main.acceptedLogins() >= before + 1);
+    assert.equal(main.acceptedLogins(), before + 1, 'exactly one login for 1000 execs');
+    assert.ok(ms < 30_000, `1000 execs took ${ms} ms`);
+  });
+
+  test('multi-line scripts, shell syntax, env and a large script', async () => {
+    const script = 'for i in 1 2 3; do\n  printf "%s," "$i"\ndone\nif [ -n "$NAME" ]; then echo " $NAME"; fi';
+    const r = await t.exec(script, { ...T, env: { NAME: "it's a \"test\" $HOME" } });
+    assert.equal(r.stdout, `1,2,3, it's a "test" $HOME\n`);
+    const big = `cat <<'X' | wc -c\n${'y'.repeat(200_000)}\nX`;
+    assert.equal((await t.exec(big, T)).stdout.trim(), '200001');
+  });
+
+  test('large output (10 MB) and output with NULs, marker-like text, EOF and no final newline', async () => {
+    const r = await t.exec('head -c 10485760 /dev/zero | tr "\\000" a; echo; head -c 3000000 /dev/zero | tr "\\000" b >&2', { timeoutMs: 30_000 });
+    assert.equal(r.stdout.length, 10 * 1024 * 1024 + 1);
+    assert.ok(/^a+\n$/.test(r.stdout));
+    assert.equal(r.stderr.length, 3_000_000);
+    const tricky = await t.exec("printf 'a\\000b\\nEOF\\nNS0000 R 1 0 5 0\\n'; printf '\\377\\376'; printf 'no newline'", T);
+    assert.equal(tricky.stdout, Buffer.from('a\0b\nEOF\nNS0000 R 1 0 5 0\n\xff\xfeno newline', 'latin1').toString('utf8'));
+    assert.equal((await t.exec('echo next', T)).stdout, 'next\n');
+  });
+
+  test('commands reading stdin get EOF (or opts.stdin) and cannot eat the protocol', async () => {
+    const r = await t.exec('cat; read x; echo "rc=$?"', T);
+    assert.deepEqual([r.rc, r.stdout], [0, 'rc=1\n']);
+    const withInput = await t.exec('cat; printf "|"; cat', { ...T, stdin: 'line1\nno-newline' });
+    assert.equal(withInput.stdout, 'line1\nno-newline|');
+    const mb = 'z'.repeat(1024 * 1024);
+    assert.equal((await t.exec('wc -c', { ...T, stdin: mb })).stdout.trim(), String(mb.length));
+    assert.equal((await t.exec('echo after', T)).stdout, 'after\n');
+  });
+
+  test('timeout kills the command and its children; the next exec works', async () => {
+    const pidFile = `/tmp/nodesweep-timeout-test-${process.pid}`;
+    const started = Date.now();
+    const r = await t.exec(`echo before; sleep 30 & echo $! > ${pidFile}; sleep 31`, { timeoutMs: 400 });
+    assert.equal(r.timedOut, true);
+    assert.equal(r.rc, 124);
+    assert.equal(r.stdout, 'before\n');
+    assert.match(r.stderr, /timed out after 0\.4s/);
+    assert.ok(Date.now() - started < 3000);
+    // Gone or a zombie (this container's init may not reap orphans): state from /proc.
+    const check = await t.exec(`s=$(cut -d' ' -f3 /proc/$(cat ${pidFile})/stat 2>/dev/null); rm -f ${pidFile}; [ -z "$s" ] || [ "$s" = Z ] && echo gone || echo "alive $s"`, T);
+    assert.equal(check.stdout, 'gone\n', 'the background child of the task was killed too');
+    assert.equal((await t.exec('echo works', T)).stdout, 'works\n');
+  });
+
+  test('abort signal kills a running command', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    const started = Date.now();
+    const r = await t.exec('sleep 30', { ...T, signal: ac.signal });
+    assert.ok(Date.now() - started < 3000);
+    assert.equal(r.timedOut, false);
+    assert.notEqual(r.rc, 0);
+    assert.equal((await t.exec('echo ok', T)).stdout, 'ok\n');
+  });
+
+  test('concurrent execs on one transport are serialised and each gets its own result', async () => {
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => t.exec(`sleep 0.0$((${i} % 3)); echo ${i}`, T)));
+    assert.deepEqual(
+      rs.map((r) => r.stdout),
+      Array.from({ length: 20 }, (_, i) => `${i}\n`),
+    );
+  });
+
+  test('put writes exact bytes with the mode, atomically', async () => {
+    const path = `/tmp/nodesweep-put-${process.pid}`;
+    const content = Buffer.from([0, 1, 2, 255, 10, 65]);
+    await t.put(content, path, { mode: 0o640 });
+    assert.ok(readFileSync(path).equals(content));
+    assert.equal(statSync(path).mode & 0o777, 0o640);
+    await t.put('text\n', path);
+    assert.equal(readFileSync(path, 'utf8'), 'text\n');
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    rmSync(path);
+    await assert.rejects(t.put('x', '/nonexistent-dir/file'), /writing \/nonexistent-dir\/file .* failed/);
+  });
+
+  test('close ends the remote shell and removes its temp dir', async () => {
+    const t3 = ssh(spec(main));
+    const r = await t3.exec('readlink /proc/$$/fd/1', T);
+    const tmp = r.stdout.trim().replace(/\/o$/, '');
+    assert.match(tmp, /\/nodesweep\.[A-Za-z0-9]+$/);
+    assert.ok(existsSync(tmp));
+    await t3.close();
+    await until(() => !existsSync(tmp));
+    await t3.close(); // idempotent
+  });
+});
+
+describe('become through real sudo', () => {
+  test('login as non-root nodesweep-test, become root with sudo -n', async () => {
+    const t = ssh(spec(main, { user: TEST_USER }));
+    assert.equal((await t.exec('whoami', T)).stdout, `${TEST_USER}\n`);
+    const r = await t.exec('whoami; echo "$HOME"', { ...T, become: { user: 'root', method: 'sudo' } });
+    assert.deepEqual([r.rc, r.stdout], [0, 'root\n/root\n']);
+    // Becoming the login user needs no sudo at all.
+    assert.equal((await t.exec('whoami', { ...T, become: { user: TEST_USER, method: 'sudo' } })).stdout, `${TEST_USER}\n`);
+    // A timeout in a root shell kills the root command too.
+    const to = await t.exec('sleep 30', { timeoutMs: 300, become: { user: 'root', method: 'sudo' } });
+    assert.equal(to.timedOut, true);
+    assert.equal((await t.exec('id -u', { ...T, become: { user: 'root', method: 'sudo' } })).stdout, '0\n');
+    await t.put('as root\n', `/root/nodesweep-put-${process.pid}`, { become: { user: 'root', method: 'sudo' } });
+    assert.equal(readFileSync(`/root/nodesweep-put-${process.pid}`, 'utf8'), 'as root\n');
+    rmSync(`/root/nodesweep-put-${process.pid}`);
+  });
+
+  test('become with a password (sudo -S), never echoed', async () => {
+    const t = ssh(spec(main, { user: TEST_PW_USER }));
+    const r = await t.exec('whoami', { ...T, become: { user: 'root', method: 'sudo', password: TEST_PW_USER_PASSWORD } });
+    assert.deepEqual([r.rc, r.stdout, r.stderr], [0, 'root\n', '']);
+  });
+
+  test('wrong password or no password: the task fails (rc 1), the host stays reachable', async () => {
+    const t = ssh(spec(main, { user: TEST_PW_USER }));
+    const wrong = await t.exec('whoami', { ...T, become: { user: 'root', method: 'sudo', password: 'not-it' } });
+    assert.equal(wrong.rc, 1);
+    assert.match(wrong.stderr, /rejected the become password/);
+    assert.ok(!wrong.stderr.includes('not-it'));
+    const none = await t.exec('whoami', { ...T, become: { user: 'root', method: 'sudo' } });
+    assert.equal(none.rc, 1);
+    assert.match(none.stderr, /password is required/);
+    assert.equal((await t.exec('whoami', T)).stdout, `${TEST_PW_USER}\n`);
+  });
+});
+
+describe('authentication', () => {
+  test('password authentication (ansible_password)', async () => {
+    const t = ssh(spec(main, { user: TEST_PW_USER, identities: [], password: TEST_PW_USER_PASSWORD }));
+    assert.equal((await t.exec('whoami', T)).stdout, `${TEST_PW_USER}\n`);
+  });
+
+  test('encrypted key with NODESWEEP_KEY_PASSPHRASE, or the passphrase callback', async () => {
+    const sp = spec(main, { identities: [{ path: encKey.privateKeyPath, required: true }] });
+    assert.equal((await ssh(sp, { env: { NODESWEEP_KEY_PASSPHRASE: 'open sesame' } }).exec('echo ok', T)).stdout, 'ok\n');
+    const asked: string[] = [];
+    const viaPrompt = ssh(sp, { passphrase: async (p) => (asked.push(p), 'open sesame') });
+    assert.equal((await viaPrompt.exec('echo ok', T)).stdout, 'ok\n');
+    assert.deepEqual(asked, [encKey.privateKeyPath]);
+    await assert.rejects(ssh(sp, { env: { NODESWEEP_KEY_PASSPHRASE: 'wrong' } }).connect(), (e) => e instanceof AuthError && /wrong passphrase/.test(e.message));
+  });
+
+  test('a key the server does not accept: AuthError listing what was tried', async () => {
+    const t = ssh(spec(main, { identities: [{ path: otherKey.privateKeyPath, required: true }] }));
+    await assert.rejects(t.connect(), (e) => {
+      assert.ok(e instanceof AuthError);
+      assert.match(e.message, new RegExp(`authentication as root@${main.host}:${main.port} failed \\(tried: key ${otherKey.privateKeyPath}; server accepts: publickey, password\\)`));
+      return true;
+    });
+  });
+
+  test('a missing explicit key file is an AuthError naming it', async () => {
+    const t = ssh(spec(main, { identities: [{ path: join(dir, 'nope'), required: true }] }));
+    await assert.rejects(t.connect(), (e) => e instanceof AuthError && e.message.includes(`${join(dir, 'nope')} cannot be read (ENOENT)`));
+  });
+});
+
+describe('unreachable hosts', () => {
+  test('connection refused: ConnectError naming host:port and ECONNREFUSED', async () => {
+    const r = await refusedPort();
+    const t = ssh(spec(r));
+    await assert.rejects(t.exec('true', T), (e) => {
+      assert.ok(e instanceof ConnectError && !(e instanceof AuthError) && !(e instanceof HostKeyError));
+      assert.equal(e.message, `h-${r.host}-${r.port}: connection to ${r.host}:${r.port} refused (ECONNREFUSED)`);
+      return true;
+    });
+  });
+
+  test('a server that never speaks: connect timeout', async () => {
+    const silent = await startSilentServer();
+    try {
+      const t = ssh(spec(silent, { connectTimeoutMs: 500 }));
+      const started = Date.now();
+      await assert.rejects(t.connect(), (e) => e instanceof ConnectError && /connect timeout after 0\.5s/.test(e.message));
+      assert.ok(Date.now() - started < 3000);
+    } finally {
+      await silent.stop();
+    }
+  });
+});
+
+describe('host keys', () => {
+  test('mismatch: HostKeyError with the offered fingerprint and known_hosts file:line; nothing runs', async () => {
+    const file = join(dir, 'kh-mismatch');
+    const wrong = otherKey.publicKey.split(' ').slice(0, 2).join(' ');
+    writeFileSync(file, `# first\nsomeone ${wrong}\n[${main.host}]:${main.port} ${wrong}\n`);
+    const logins = main.acceptedLogins();
+    const marker = join(dir, 'ran');
+    const t = ssh(spec(main, { knownHostsFile: file }));
+    await assert.rejects(t.exec(`touch ${marker}`, T), (e) => {
+      assert.ok(e instanceof HostKeyError);
+      assert.ok(e.message.includes(main.hostKeyFingerprint), e.message);
+      assert.ok(e.message.includes(`known_hosts ${file}:3`), e.message);
+      assert.ok(e.message.includes(`[${main.host}]:${main.port}`));
+      return true;
+    });
+    assert.equal(existsSync(marker), false);
+    assert.equal(main.acceptedLogins(), logins);
+  });
+
+  test('unknown host in strict mode is refused and the file is left alone', async () => {
+    const file = join(dir, 'kh-empty');
+    writeFileSync(file, '');
+    const t = ssh(spec(main, { knownHostsFile: file }));
+    await assert.rejects(t.connect(), (e) => e instanceof HostKeyError && e.message.includes('is not in known_hosts') && e.message.includes(main.hostKeyFingerprint));
+    assert.equal(readFileSync(file, 'utf8'), '');
+  });
+
+  test('off: no check at all', async () => {
+    const t = ssh(spec(main, { knownHostsFile: join(dir, 'kh-none'), hostKeyChecking: 'off' }));
+    assert.equal((await t.exec('echo ok', T)).stdout, 'ok\n');
+    assert.equal(existsSync(join(dir, 'kh-none')), false);
+  });
+
+  test('hashed known_hosts entry (ssh-keygen -H) matches', async () => {
+    const file = join(dir, 'kh-hashed');
+    writeFileSync(file, `${knownHostsLine(main)}\n`);
+    execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'pipe' });
+    assert.ok(!readFileSync(file, 'utf8').includes(main.host));
+    const t = ssh(spec(main, { knownHostsFile: file }));
+    assert.equal((await t.exec('echo ok', T)).stdout, 'ok\n');
+  });
+
+  test('[127.0.1.5]:2222 entry', async () => {
+    const s = await startServer({ host: '127.0.1.5', port: 2222, authorizedKeys: [key.publicKey] });
+    const file = join(dir, 'kh-2222');
+    writeFileSync(file, `127.0.1.5 ${otherKey.publicKey}\n[127.0.1.5]:2222 ${s.hostKeyPub}\n`);
+    const t = ssh(spec(s, { knownHostsFile: file }));
+    assert.equal((await t.exec('echo ok', T)).stdout, 'ok\n');
+  });
+
+  test('@revoked key is refused even with a matching plain line', async () => {
+    const file = join(dir, 'kh-revoked');
+    writeFileSync(file, `${knownHostsLine(main)}\n@revoked * ${main.hostKeyPub}\n`);
+    const t = ssh(spec(main, { knownHostsFile: file }));
+    await assert.rejects(t.connect(), (e) => e instanceof HostKeyError && e.message.includes(`@revoked in known_hosts ${file}:2`));
+  });
+
+  test('@cert-authority entry is refused with a clear message', async () => {
+    const file = join(dir, 'kh-ca');
+    writeFileSync(file, `@cert-authority [${main.host}]:* ${otherKey.publicKey}\n`);
+    const t = ssh(spec(main, { knownHostsFile: file }));
+    await assert.rejects(t.connect(), (e) => e instanceof HostKeyError && /@cert-authority .* does not check host certificates/.test(e.message));
+  });
+
+  test('accept-new: 30 hosts connecting at once through one factory append each key exactly once', async () => {
+    const many = await Promise.all(Array.from({ length: 30 }, () => startServer({ authorizedKeys: [key.publicKey], logLevel: 'INFO' })));
+    const file = join(dir, 'kh-accept-new');
+    writeFileSync(file, `unrelated ${otherKey.publicKey}`); // no final newline on purpose
+    const options: RunOptions = {
+      forks: 50,
+      check: false,
+      tags: [],
+      skipTags: [],
+      extraVars: {},
+      taskTimeoutMs: 60_000,
+      connectTimeoutMs: 10_000,
+      become: false,
+      knownHosts: file,
+      hostKeyChecking: 'accept-new',
+      verbosity: 0,
+    };
+    const factory = new DefaultTransportFactory(options, { env: { home: dir, localUser: 'root' }, ssh: { env: {} } });
+    const ts = many.map((s, i) => factory.create(`node${i}`, { ansible_host: s.host, ansible_port: s.port, ansible_user: 'root', ansible_ssh_private_key_file: key.privateKeyPath }));
+    transports.push(...ts);
+    const outs = await Promise.all(ts.map((t) => t.exec('echo ok', T)));
+    assert.ok(outs.every((o) => o.stdout === 'ok\n'));
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 31);
+    assert.ok(text.startsWith(`unrelated ${otherKey.publicKey}\n`));
+    const kh = parseKnownHosts(text, file);
+    assert.equal(kh.skipped.length, 0);
+    for (const s of many) assert.equal(lines.filter((l) => l === knownHostsLine(s)).length, 1);
+    // The appended lines satisfy strict mode from now on.
+    const strict = ssh(spec(many[0]!, { knownHostsFile: file }));
+    assert.equal((await strict.exec('echo ok', T)).stdout, 'ok\n');
+    await Promise.all(ts.map((t) => t.close()));
+    await Promise.all(many.map((s) => s.stop()));
+  });
+});
+
+describe('bastion hop', () => {
+  let bastion: SshdHandle;
+  let target: SshdHandle;
+  before(async () => {
+    [bastion, target] = await Promise.all([
+      startServer({ authorizedKeys: [key.publicKey], logLevel: 'DEBUG1' }),
+      startServer({ authorizedKeys: [key.publicKey] }),
+    ]);
+    appendFileSync(knownHosts, `${knownHostsLine(bastion)}\n${knownHostsLine(target)}\n`);
+  });
+
+  test('ProxyJump through one sshd to another (ssh2 forwardOut)', async () => {
+    const t = ssh(spec(target, { jumps: [{ hostname: bastion.host, port: bastion.port, user: 'root', identities: [{ path: key.privateKeyPath, required: true }] }] }));
+    assert.equal((await t.exec('echo "$SSH_CONNECTION"', T)).rc, 0);
+    // The bastion's sshd logged the forward to the target (LogLevel DEBUG1).
+    const forwarded = new RegExp(`direct_tcpip: originator .* target ${target.host.replace(/\./g, '\\.')} port ${target.port}`);
+    await until(() => forwarded.test(bastion.log()));
+    assert.equal(bastion.acceptedLogins(), 1);
+    assert.equal(target.acceptedLogins(), 1);
+  });
+
+  test('ansible_ssh_common_args ProxyCommand "ssh -W %h:%p" through the factory', async () => {
+    const options: RunOptions = {
+      forks: 5,
+      check: false,
+      tags: [],
+      skipTags: [],
+      extraVars: {},
+      taskTimeoutMs: 60_000,
+      connectTimeoutMs: 5_000,
+      become: false,
+      knownHosts,
+      hostKeyChecking: 'strict',
+      verbosity: 0,
+    };
+    const factory = new DefaultTransportFactory(options, { env: { home: dir, localUser: 'root' }, ssh: { env: {} } });
+    const t = factory.create('behind', {
+      ansible_host: target.host,
+      ansible_port: target.port,
+      ansible_user: 'root',
+      ansible_ssh_private_key_file: key.privateKeyPath,
+      ansible_ssh_common_args: `-o ProxyCommand="ssh -W %h:%p -p ${bastion.port} root@${bastion.host}"`,
+    });
+    transports.push(t);
+    assert.ok(t instanceof SshTransport);
+    assert.equal((await t.exec('whoami', T)).stdout, 'root\n');
+    assert.equal(bastion.acceptedLogins(), 2);
+  });
+
+  test('a bastion with an unknown host key is refused, naming the bastion', async () => {
+    const file = join(dir, 'kh-only-target');
+    writeFileSync(file, `${knownHostsLine(target)}\n`);
+    const t = ssh(spec(target, { knownHostsFile: file, jumps: [{ hostname: bastion.host, port: bastion.port, user: 'root', identities: [{ path: key.privateKeyPath, required: true }] }] }));
+    await assert.rejects(t.connect(), (e) => e instanceof HostKeyError && e.message.includes(`[${bastion.host}]:${bastion.port}`));
+  });
+});
+
+describe('dropped connections', () => {
+  test('an idle drop is reopened once; a second drop is a ConnectError', async () => {
+    const s = await startServer({ authorizedKeys: [key.publicKey] });
+    appendFileSync(knownHosts, `${knownHostsLine(s)}\n`);
+    const t = ssh(spec(s));
+    assert.equal((await t.exec('echo 1', T)).stdout, '1\n');
+    for (const pid of s.connectionPids()) process.kill(pid, 'SIGKILL');
+    await until(() => !t.connected);
+    assert.equal((await t.exec('echo 2', T)).stdout, '2\n');
+    await until(() => s.acceptedLogins() === 2);
+    for (const pid of s.connectionPids()) process.kill(pid, 'SIGKILL');
+    await until(() => !t.connected);
+    await assert.rejects(t.exec('echo 3', T), (e) => e instanceof ConnectError && /dropped again/.test(e.message));
+  });
+
+  test('a drop mid-command is a ConnectError', async () => {
+    const s = await startServer({ authorizedKeys: [key.publicKey] });
+    appendFileSync(knownHosts, `${knownHostsLine(s)}\n`);
+    const t = ssh(spec(s));
+    await t.connect();
+    setTimeout(() => {
+      for (const pid of s.connectionPids()) process.kill(pid, 'SIGKILL');
+    }, 300);
+    await assert.rejects(t.exec('sleep 20', T), (e) => e instanceof ConnectError && /while a command was running/.test(e.message));
+  });
+});
+
+describe('DefaultTransportFactory', () => {
+  test('ansible_connection=local gives a LocalTransport, ssh an SshTransport', () => {
+    const options = {
+      forks: 5,
+      check: false,
+      tags: [],
+      skipTags: [],
+      extraVars: {},
+      taskTimeoutMs: 1000,
+      connectTimeoutMs: 1000,
+      become: false,
+      knownHosts,
+      hostKeyChecking: 'strict',
+      verbosity: 0,
+    } satisfies RunOptions;
+    const f = new DefaultTransportFactory(options);
+    assert.ok(f.create('localhost', { ansible_connection: 'local' }) instanceof LocalTransport);
+    assert.ok(f.create('web', {}) instanceof SshTransport);
+    assert.ok(new DefaultTransportFactory({ ...options, connection: 'local' }).create('web', {}) instanceof LocalTransport);
+  });
+});

@@ -13,6 +13,7 @@ export interface InventoryCommandArgs {
 
 export async function inventoryCommand(a: InventoryCommandArgs, io: CliIo): Promise<number> {
   const inventory = await loadInventory(a.inventory);
+  for (const w of inventory.warnings ?? []) io.stderr.write(`[WARNING]: ${w}\n`);
   if (a.list) io.stdout.write(JSON.stringify(inventoryListJson(inventory, a.limit), null, 4) + '\n');
   else io.stdout.write(inventoryGraph(inventory) + '\n');
   return ExitCode.OK;

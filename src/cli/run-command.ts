@@ -88,6 +88,7 @@ export async function runCommand(a: RunCommandArgs, io: CliIo): Promise<number> 
   const modules = builtinModules();
   // Validate everything before any connection opens: inventory, playbook, every module's parameters.
   const inventory = await loadInventory(a.inventory);
+  for (const w of inventory.warnings ?? []) io.stderr.write(`[WARNING]: ${w}\n`);
   const playbook = await loadPlaybook(a.playbook, { modules });
 
   const logFile = a['log-file'] ? new winston.transports.File({ filename: a['log-file'] }) : undefined;

@@ -354,9 +354,12 @@ export const TESTS: Record<string, TestFn> = {
 function selectWith(list: unknown[], args: unknown[], kw: Kwargs, keep: boolean, attr?: (v: unknown) => unknown): unknown[] {
   const [name, ...rest] = args;
   const test = name === undefined ? (v: unknown) => pyTruthy(v) : lookupTest(String(name));
+  const tolerant = name === 'defined' || name === 'undefined';
   return list.filter((item) => {
     const v = attr ? attr(item) : item;
-    const ok = name === undefined ? pyTruthy(v instanceof Undef ? null : v) : (test as TestFn)(v, rest, kw);
+    // Like Ansible's StrictUndefined: only the defined/undefined tests may look at a missing attribute.
+    if (v instanceof Undef && !tolerant) throw new PyTypeError(v.message);
+    const ok = name === undefined ? pyTruthy(v) : (test as TestFn)(v, rest, kw);
     return ok === keep;
   });
 }

@@ -414,7 +414,7 @@ export class Templar {
     let t = this.cache.get(src);
     if (t) return t;
     try {
-      t = new nunjucks.Template(`{% ${TAG} %}\n${numericAttrs(src)}{% end${TAG} %}`, this.env, undefined, true);
+      t = new nunjucks.Template(`{% ${TAG} %}\n${jinjaPreprocess(src)}{% end${TAG} %}`, this.env, undefined, true);
     } catch (e) {
       throw new TemplateError(`template error while templating '${src}': ${cleanNunjucksMessage(e)}`);
     }
@@ -505,12 +505,14 @@ function guard<T>(ctx: unknown, fn: () => T): T {
 }
 
 /**
- * Source fixes for Jinja2 syntax the nunjucks lexer lacks, inside `{{ }}` / `{% %}` and outside string
- * literals: `item.0` (index by attribute syntax) becomes `item[0]`, and a `}}` that closes a nested dict
- * literal (`{{ {'a': {'b': 1}} }}`) is split so it does not end the expression early.
+ * Source fixes for Jinja2 syntax the nunjucks lexer lacks, inside `{{ }}` / `{% %}`:
+ * - `item.0` (index by attribute syntax) becomes `item[0]`;
+ * - a `}}` that closes a nested dict literal (`{{ {'a': {'b': 1}} }}`) is split so it does not end the expression;
+ * - backslashes in string literals are kept as written, as Ansible does (`regex_search('\d+')` means the
+ *   regex `\d+`), while nunjucks would drop them; so each is doubled for nunjucks to undo.
  */
-export function numericAttrs(src: string): string {
-  if (!/\.\d|\}\}/.test(src)) return src;
+export function jinjaPreprocess(src: string): string {
+  if (!/\.\d|\}\}|\\/.test(src)) return src;
   let out = '';
   let i = 0;
   while (i < src.length) {
@@ -530,11 +532,20 @@ export function numericAttrs(src: string): string {
     for (; j < src.length; j++) {
       const ch = src[j]!;
       if (quote) {
-        code += ch;
         if (ch === '\\') {
-          code += src[j + 1] ?? '';
-          j++;
-        } else if (ch === quote) quote = null;
+          // Backslashes pair up as in Jinja's lexer; each pair is kept as written.
+          const next = src[j + 1];
+          if (next === quote) {
+            code += '\\' + quote;
+            j++;
+          } else if (next === '\\') {
+            code += '\\\\\\\\';
+            j++;
+          } else code += '\\\\';
+          continue;
+        }
+        code += ch;
+        if (ch === quote) quote = null;
         continue;
       }
       if (depth === 0 && src.startsWith(closer, j)) break;

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { OMIT, Templar, TemplateError, numericAttrs } from '../../src/playbook/template.js';
+import { OMIT, Templar, TemplateError, jinjaPreprocess } from '../../src/playbook/template.js';
 
 const vars: Record<string, unknown> = {
   a: [1, 2],
@@ -125,6 +125,7 @@ describe('Templar errors', () => {
     ['{% for i in missing %}{% endfor %}', /'missing' is undefined/],
     ['{{ n | dict2items }}', /dict2items requires a dictionary/],
     ['{{ n is failed }}', /The 'failed' test expects a dictionary/],
+    ['{{ users | selectattr("admin") | list }}', /'dict object' has no attribute 'admin'/],
   ];
   for (const [src, re] of cases) {
     test(src, () => {
@@ -250,7 +251,7 @@ describe('filters via evalExpression', () => {
     ['[1, 2, 3, 4] | select("odd") | list', [1, 3]],
     ['[1, 2, 3, 4] | reject("odd") | list', [2, 4]],
     ['[1, 5, 9] | select(">", 3) | list', [5, 9]],
-    ['users | selectattr("admin") | map(attribute="name") | list', ['ann']],
+    ['users | selectattr("admin", "defined") | selectattr("admin") | map(attribute="name") | list', ['ann']],
     ['users | rejectattr("admin", "defined") | map(attribute="name") | list', ['cid']],
     ['users | selectattr("name", "equalto", "bob") | map(attribute="uid") | first', 1001],
     ['users | selectattr("name", "match", "^[ab]") | map(attribute="name") | list', ['ann', 'bob']],
@@ -259,13 +260,13 @@ describe('filters via evalExpression', () => {
     ['json | from_json', { k: [1, 2] }],
     ['{"k": "v"} | to_yaml', 'k: v\n'],
     ['yml | from_yaml', { k: 'v', l: [1, 2] }],
-    ['"abc123def" | regex_search("\\\\d+")', '123'],
-    ['"abc" | regex_search("\\\\d+")', null],
-    ['"key=val" | regex_search("(?P<k>\\\\w+)=(\\\\w+)", "\\\\g<k>", "\\\\2")', ['key', 'val']],
-    ['"a1b2" | regex_replace("(\\\\d)", "<\\\\1>")', 'a<1>b<2>'],
+    ['"abc123def" | regex_search("\\d+")', '123'],
+    ['"abc" | regex_search("\\d+")', null],
+    ['"key=val" | regex_search("(?P<k>\\w+)=(\\w+)", "\\g<k>", "\\2")', ['key', 'val']],
+    ['"a1b2" | regex_replace("(\\d)", "<\\1>")', 'a<1>b<2>'],
     ['"Hello" | regex_replace("^h", "J", ignorecase=true)', 'Jello'],
-    ['"a1b22" | regex_findall("\\\\d+")', ['1', '22']],
-    ['"k1=v1 k2=v2" | regex_findall("(\\\\w+)=(\\\\w+)")', [['k1', 'v1'], ['k2', 'v2']]],
+    ['"a1b22" | regex_findall("\\d+")', ['1', '22']],
+    ['"k1=v1 k2=v2" | regex_findall("(\\w+)=(\\w+)")', [['k1', 'v1'], ['k2', 'v2']]],
     ['csv | split(",")', ['a', ' b', 'c']],
     ['" a  b " | split', ['a', 'b']],
     ['"a-b-c" | replace("-", "+")', 'a+b+c'],
@@ -315,11 +316,13 @@ describe('Templar helpers', () => {
       assert.equal(Templar.isTemplated(s), want, s);
     }
   });
-  test('numericAttrs rewrites x.0 only in code, not in strings', () => {
-    assert.equal(numericAttrs('{{ item.0.name }} v1.2'), '{{ item[0].name }} v1.2');
-    assert.equal(numericAttrs('{{ "v1.2" ~ x.1 }}'), '{{ "v1.2" ~ x[1] }}');
-    assert.equal(numericAttrs('{{ 1.5 }}'), '{{ 1.5 }}');
-    assert.equal(numericAttrs("{{ {'a': {'b': 1}} }}"), "{{ {'a': {'b': 1} }  }}");
+  test('jinjaPreprocess rewrites x.0 only in code, not in strings', () => {
+    assert.equal(jinjaPreprocess('{{ item.0.name }} v1.2'), '{{ item[0].name }} v1.2');
+    assert.equal(jinjaPreprocess('{{ "v1.2" ~ x.1 }}'), '{{ "v1.2" ~ x[1] }}');
+    assert.equal(jinjaPreprocess('{{ 1.5 }}'), '{{ 1.5 }}');
+    assert.equal(jinjaPreprocess("{{ x | regex_search('\\d+') }} \\n"), "{{ x | regex_search('\\\\d+') }} \\n");
+    assert.equal(jinjaPreprocess("{{ 'it\\'s' }}"), "{{ 'it\\'s' }}");
+    assert.equal(jinjaPreprocess("{{ {'a': {'b': 1}} }}"), "{{ {'a': {'b': 1} }  }}");
   });
   test('compiled templates are cached and reused across hosts', () => {
     const t = new Templar();

@@ -522,6 +522,20 @@ export function jinjaPreprocess(src: string): string {
       break;
     }
     const start = i + open;
+    const raw = /^\{%-?\s*raw\s*-?%\}/.exec(src.slice(start));
+    if (raw) {
+      // {% raw %} content is output as written: copy it untouched.
+      const end = src.slice(start + raw[0].length).search(/\{%-?\s*endraw\s*-?%\}/);
+      const stop = end < 0 ? src.length : start + raw[0].length + end;
+      out += src.slice(i, stop);
+      i = stop;
+      if (end >= 0) {
+        const endTag = /^\{%-?\s*endraw\s*-?%\}/.exec(src.slice(stop))!;
+        out += endTag[0];
+        i += endTag[0].length;
+      }
+      continue;
+    }
     out += src.slice(i, start + 2);
     const isVar = src[start + 1] === '{';
     const closer = isVar ? '}}' : '%}';

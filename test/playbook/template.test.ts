@@ -71,6 +71,8 @@ describe('Templar.render', () => {
     ['{% for k in d %}{{ k }};{% endfor %}', 'x;y;'],
     ['{% for k, v in d.items() %}{{ k }}={{ v }} {% endfor %}', "x=1 y={'z': 'q'} "],
     ['{% raw %}{{ not templated }}{% endraw %}', '{{ not templated }}'],
+    ['{% raw %}{{ "a\\b" ~ x.0 }}{% endraw %} {{ "c\\d" }}', '{{ "a\\b" ~ x.0 }} c\\d'],
+    ['sed "s/\\./-/" {{ s }}', 'sed "s/\\./-/" Hello'],
     ['{{ "%s-%03d" | format("n", 7) }}', 'n-007'],
     ['{{ {"a": {"b": 1}} }}', { a: { b: 1 } }],
     ['  {{ a }}', '  [1, 2]'],

@@ -525,6 +525,7 @@ function parseTask(c: Ctx, node: YNode | null, opts: TaskParseOpts): TaskNode {
   let loopEntry: Entry | undefined;
 
   for (const e of entries) {
+    checkUnquotedTemplate(c, e.value, what);
     if (parseCommon(c, e, t, what)) continue;
     switch (e.key) {
       case 'args':
@@ -597,6 +598,20 @@ function parseTask(c: Ctx, node: YNode | null, opts: TaskParseOpts): TaskNode {
   };
   validateModuleArgs(def, t.args, c.loc(moduleEntry.keyNode), { allowTemplates: true, locate });
   return t as ModuleTask;
+}
+
+/** `loop: {{ items }}` is a YAML flow mapping, not a template; say so instead of a confusing type error. */
+function checkUnquotedTemplate(c: Ctx, node: YNode | null, what: string, depth = 0): void {
+  if (isMap(node)) {
+    if (node.flow && node.items.length === 1 && isMap(node.items[0]!.key) && (node.items[0]!.key as YAMLMap).flow) {
+      const innerMap = node.items[0]!.key as YAMLMap;
+      const inner = innerMap.items.map((p) => (isScalar(p.key) ? String(p.key.value) : '')).join(' ');
+      c.fail(node, `${what}: a value starting with {{ must be quoted, e.g. "{{ ${inner || 'var'} }}" (YAML reads an unquoted {{ as a mapping)`);
+    }
+    if (depth < 1) for (const p of node.items) checkUnquotedTemplate(c, c.deref(p.value), what, depth + 1);
+  } else if (isSeq(node) && depth < 1) {
+    for (const x of node.items) checkUnquotedTemplate(c, c.deref(x), what, depth + 1);
+  }
 }
 
 /** The YAML node at a parameter path (the key node itself when isKey), if the parameter was written as a mapping. */

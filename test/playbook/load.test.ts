@@ -365,6 +365,8 @@ describe('parsePlaybook: invalid playbooks', () => {
     ['unconvertible string', '- hosts: a\n  tasks:\n    - wait_for: port=http\n', `${F}:3:7: module 'wait_for': parameter 'port' must be a number, got "http"`],
     ['bad value in block style', '- hosts: a\n  tasks:\n    - wait_for:\n        port: 22\n        timeout: soon\n', `${F}:5:18: module 'wait_for': parameter 'timeout' must be a number, got "soon"`],
     ['enum value', '- hosts: a\n  tasks:\n    - wait_for:\n        port: 1\n        state: bouncing\n', `${F}:5:16: module 'wait_for': parameter 'state' must be one of "started", "stopped", got "bouncing"`],
+    ['unquoted template', '- hosts: a\n  tasks:\n    - shell: ls\n      loop: {{ items }}\n', `${F}:4:13: task: a value starting with {{ must be quoted, e.g. "{{ items }}"`],
+    ['unquoted template in args', '- hosts: a\n  tasks:\n    - debug:\n        msg: {{ x }}\n', `${F}:4:14: task: a value starting with {{ must be quoted, e.g. "{{ x }}"`],
     ['non-kv string for a mapping module', '- hosts: a\n  tasks:\n    - debug: hello there\n', `${F}:3:14: task: module 'debug' takes parameters as a mapping or key=value pairs, got "hello there"`],
     ['module value a list', '- hosts: a\n  tasks:\n    - debug: [1]\n', `${F}:3:14: task: parameters of module 'debug' must be a mapping, got [1]`],
     ['block with a module', '- hosts: a\n  tasks:\n    - block: []\n      shell: ls\n', `${F}:4:7: block: a block cannot also run a module ('shell')`],

@@ -1,36 +1,48 @@
 /**
  * Creates each host's transport: LocalTransport for ansible_connection=local (or -c local), SshTransport
  * otherwise. One factory per run: it owns the known_hosts writers (one per file), shared by all hosts so that
- * accept-new appends from many parallel connections are serialised.
+ * accept-new appends from many parallel connections are serialised, reads ~/.ssh/config once, and asks for
+ * each encrypted key's passphrase once however many hosts connect at the same time.
  */
-import type SSHConfig from 'ssh-config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import SSHConfig from 'ssh-config';
+import { UsageError, errorMessage } from '../errors.js';
 import type { RunOptions, TransportFactory } from '../executor/context.js';
 import { KnownHostsFile } from './known-hosts.js';
 import { LocalTransport } from './local.js';
-import { resolveConnectionSpec, type SpecEnvironment } from './spec.js';
+import { defaultEnvironment, resolveConnectionSpec, type SpecEnvironment } from './spec.js';
 import { SshTransport, type SshTransportOptions } from './ssh.js';
 import type { Transport } from './types.js';
 
 export interface TransportFactoryDeps {
-  /** Parsed ~/.ssh/config (or its text); the CLI reads the file. */
+  /** Parsed ssh config (or its text). Default: read `sshConfigFile`. */
   sshConfig?: SSHConfig | string;
-  /** Prompt for an encrypted key's passphrase (the CLI's job). */
+  /** Default `<home>/.ssh/config`; false to read none. A missing file is fine. */
+  sshConfigFile?: string | false;
+  /** Prompt for an encrypted key's passphrase (the CLI's job). Called once per key file. */
   passphrase?: (keyPath: string) => Promise<string | undefined>;
   env?: SpecEnvironment;
-  /** Passed to every SshTransport (debug logger, keepalive and kill-grace tuning). */
+  /** Passed to every SshTransport (debug logger, keepalive and kill-grace tuning, agent environment). */
   ssh?: Omit<SshTransportOptions, 'knownHosts' | 'passphrase'>;
 }
 
 export class DefaultTransportFactory implements TransportFactory {
   private readonly knownHosts = new Map<string, KnownHostsFile>();
+  private readonly passphrases = new Map<string, Promise<string | undefined>>();
+  private readonly env: SpecEnvironment;
+  private sshConfig: SSHConfig | undefined;
+  private sshConfigLoaded = false;
 
   constructor(
     private readonly options: RunOptions,
     private readonly deps: TransportFactoryDeps = {},
-  ) {}
+  ) {
+    this.env = deps.env ?? defaultEnvironment();
+  }
 
   create(host: string, hostVars: Record<string, unknown>): Transport {
-    const spec = resolveConnectionSpec(host, hostVars, this.options, this.deps.sshConfig, this.deps.env);
+    const spec = resolveConnectionSpec(host, hostVars, this.options, this.config(), this.env);
     if (spec.connection === 'local') return new LocalTransport(host);
     let kh = this.knownHosts.get(spec.knownHostsFile);
     if (!kh) {
@@ -38,7 +50,42 @@ export class DefaultTransportFactory implements TransportFactory {
       this.knownHosts.set(spec.knownHostsFile, kh);
     }
     const opts: SshTransportOptions = { ...this.deps.ssh, knownHosts: kh };
-    if (this.deps.passphrase) opts.passphrase = this.deps.passphrase;
+    const ask = this.deps.passphrase;
+    if (ask) {
+      opts.passphrase = (path) => {
+        let p = this.passphrases.get(path);
+        if (!p) {
+          p = ask(path);
+          this.passphrases.set(path, p);
+        }
+        return p;
+      };
+    }
     return new SshTransport(spec, opts);
+  }
+
+  private config(): SSHConfig | undefined {
+    if (this.sshConfigLoaded) return this.sshConfig;
+    this.sshConfigLoaded = true;
+    const given = this.deps.sshConfig;
+    if (given !== undefined) {
+      this.sshConfig = typeof given === 'string' ? SSHConfig.parse(given) : given;
+      return this.sshConfig;
+    }
+    if (this.deps.sshConfigFile === false) return undefined;
+    const file = this.deps.sshConfigFile ?? join(this.env.home, '.ssh', 'config');
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new UsageError(`cannot read ssh config ${file}: ${errorMessage(e)}`, { cause: e });
+    }
+    try {
+      this.sshConfig = SSHConfig.parse(text);
+    } catch (e) {
+      throw new UsageError(`${file}: not a valid ssh config: ${errorMessage(e)}`, { cause: e });
+    }
+    return this.sshConfig;
   }
 }

@@ -48,10 +48,14 @@ export class LocalTransport implements Transport {
           /* already gone */
         }
       };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        killTree();
-      }, opts.timeoutMs);
+      // A non-finite or huge timeout means none (setTimeout would fire at once on overflow).
+      const timer =
+        Number.isFinite(opts.timeoutMs) && opts.timeoutMs < 2 ** 31
+          ? setTimeout(() => {
+              timedOut = true;
+              killTree();
+            }, opts.timeoutMs)
+          : undefined;
       const onAbort = () => killTree();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -271,7 +271,8 @@ export class RemoteShell {
     const prompt = `[sudo via nodesweep ${this.token}] password:`;
     let command = 'sh';
     if (o.becomeUser !== undefined) {
-      const announce = shQuote(`printf '%s UP\\n' ${this.token}; exec sh`);
+      // No quotes inside: the login shell that parses this may not be POSIX (csh, fish).
+      const announce = `'echo ${this.token} UP; exec sh'`;
       const auth = o.becomePassword !== undefined ? `-S -p ${shQuote(prompt)}` : '-n';
       command = `sudo ${auth} -H -u ${shQuote(o.becomeUser)} -- sh -c ${announce}`;
     }
@@ -367,7 +368,8 @@ export class RemoteShell {
         }, this.opts.killGraceMs);
       };
       const onAbort = () => kill('abort');
-      const timer = setTimeout(() => kill('timeout'), Math.max(0, opts.timeoutMs));
+      // A non-finite or huge timeout means none (setTimeout would fire at once on overflow).
+      const timer = Number.isFinite(opts.timeoutMs) && opts.timeoutMs < 2 ** 31 ? setTimeout(() => kill('timeout'), Math.max(0, opts.timeoutMs)) : undefined;
       this.onFrame = (f) => {
         if (f.kind === 'result' && f.id === id) {
           const r = { rc: f.rc, stdout: f.stdout, stderr: f.stderr };

@@ -3,8 +3,8 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthError, ConnectError, HostKeyError } from '../../src/errors.js';
@@ -265,6 +265,20 @@ describe('authentication', () => {
     await assert.rejects(ssh(sp, { env: { NODESWEEP_KEY_PASSPHRASE: 'wrong' } }).connect(), (e) => e instanceof AuthError && /wrong passphrase/.test(e.message));
   });
 
+  test('ssh-agent (SSH_AUTH_SOCK) with no key files', async () => {
+    const sock = join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      await until(() => existsSync(sock));
+      execFileSync('ssh-add', ['-q', key.privateKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'pipe' });
+      const t = ssh(spec(main, { identities: [] }), { env: { SSH_AUTH_SOCK: sock } });
+      assert.equal((await t.exec('echo via-agent', T)).stdout, 'via-agent\n');
+      await t.close();
+    } finally {
+      agent.kill('SIGTERM');
+    }
+  });
+
   test('a key the server does not accept: AuthError listing what was tried', async () => {
     const t = ssh(spec(main, { identities: [{ path: otherKey.privateKeyPath, required: true }] }));
     await assert.rejects(t.connect(), (e) => {
@@ -481,15 +495,62 @@ describe('dropped connections', () => {
     const s = await startServer({ authorizedKeys: [key.publicKey] });
     appendFileSync(knownHosts, `${knownHostsLine(s)}\n`);
     const t = ssh(spec(s));
-    await t.connect();
-    setTimeout(() => {
-      for (const pid of s.connectionPids()) process.kill(pid, 'SIGKILL');
-    }, 300);
-    await assert.rejects(t.exec('sleep 20', T), (e) => e instanceof ConnectError && /while a command was running/.test(e.message));
+    assert.equal((await t.exec('echo warm', T)).stdout, 'warm\n');
+    const marker = join(dir, 'mid-command-running');
+    const running = t.exec(`touch ${marker}; sleep 20`, T);
+    await until(() => existsSync(marker), 5000);
+    for (const pid of s.connectionPids()) process.kill(pid, 'SIGKILL');
+    await assert.rejects(running, (e) => e instanceof ConnectError && /while a command was running/.test(e.message));
+    // The host is unreachable from now on: no silent reconnect after a mid-command drop.
+    await assert.rejects(t.exec('true', T), (e) => e instanceof ConnectError);
   });
 });
 
 describe('DefaultTransportFactory', () => {
+  const baseOptions = (): RunOptions => ({
+    forks: 5,
+    check: false,
+    tags: [],
+    skipTags: [],
+    extraVars: {},
+    taskTimeoutMs: 60_000,
+    connectTimeoutMs: 5_000,
+    become: false,
+    knownHosts,
+    hostKeyChecking: 'strict',
+    verbosity: 0,
+  });
+
+  test('reads <home>/.ssh/config: Host alias -> HostName, Port, User, IdentityFile', async () => {
+    const home = join(dir, 'home-cfg');
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    writeFileSync(join(home, '.ssh', 'config'), `Host fleet-*\n  HostName ${main.host}\n  Port ${main.port}\n  User ${TEST_USER}\n  IdentityFile ${key.privateKeyPath}\n`);
+    const f = new DefaultTransportFactory(baseOptions(), { env: { home, localUser: 'nobody' }, ssh: { env: {} } });
+    const t = f.create('inv-name', { ansible_host: 'fleet-7' });
+    transports.push(t);
+    assert.equal((await t.exec('whoami', T)).stdout, `${TEST_USER}\n`);
+  });
+
+  test('an encrypted key is asked for once, however many hosts connect at once', async () => {
+    const asked: string[] = [];
+    const f = new DefaultTransportFactory(baseOptions(), {
+      sshConfigFile: false,
+      env: { home: join(dir, 'nohome'), localUser: 'root' },
+      ssh: { env: {} },
+      passphrase: async (p) => {
+        asked.push(p);
+        await new Promise((r) => setTimeout(r, 50));
+        return 'open sesame';
+      },
+    });
+    const vars = { ansible_host: main.host, ansible_port: main.port, ansible_user: 'root', ansible_ssh_private_key_file: encKey.privateKeyPath };
+    const ts = [f.create('a', vars), f.create('b', vars), f.create('c', vars)];
+    transports.push(...ts);
+    const outs = await Promise.all(ts.map((t) => t.exec('echo ok', T)));
+    assert.deepEqual(outs.map((o) => o.stdout), ['ok\n', 'ok\n', 'ok\n']);
+    assert.deepEqual(asked, [encKey.privateKeyPath]);
+  });
+
   test('ansible_connection=local gives a LocalTransport, ssh an SshTransport', () => {
     const options = {
       forks: 5,

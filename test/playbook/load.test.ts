@@ -479,3 +479,35 @@ describe('loadPlaybook', () => {
     }
   });
 });
+
+describe('malformed input never escapes as a non-PlaybookError', () => {
+  test('seeded mutations of a real playbook', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const base = await readFile(new URL('../fixtures/playbooks/rolling-restart.yml', import.meta.url), 'utf8');
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = ['\t', ' ', '\n', ':', '-', '{', '}', '[', ']', '"', "'", '&a', '*a', '<<', '{{', '}}', '%', '#', '!!binary', '?', '|', '>'];
+    let errors = 0;
+    for (let i = 0; i < 400; i++) {
+      let text = base;
+      for (let m = 0; m < 1 + rand(4); m++) {
+        const at = rand(text.length);
+        const op = rand(3);
+        if (op === 0) text = text.slice(0, at) + text.slice(at + 1 + rand(8));
+        else if (op === 1) text = text.slice(0, at) + alphabet[rand(alphabet.length)] + text.slice(at);
+        else text = text.slice(0, at) + text.slice(at, at + 20).split('').reverse().join('') + text.slice(at + 20);
+      }
+      try {
+        parse(text);
+      } catch (e) {
+        assert.ok(e instanceof PlaybookError, `mutation ${i} threw ${(e as Error).stack}\n--- input ---\n${text}`);
+        assert.match(e.message, /^site\.yml(:\d+:\d+)?: /);
+        errors++;
+      }
+    }
+    assert.ok(errors > 100, `only ${errors} of 400 mutations were rejected`);
+  });
+});

@@ -333,3 +333,25 @@ describe('Templar helpers', () => {
     assert.ok(performance.now() - started < 1000);
   });
 });
+
+describe('malformed templates only raise TemplateError', () => {
+  test('seeded random templates', () => {
+    const t = new Templar();
+    const pieces = ['{{', '}}', '{%', '%}', ' if ', ' for ', ' in ', ' endif ', ' endfor ', 'a', 'd', '.', '[', ']', '(', ')', '|', ' default', ' map', '"', "'", '\\', ' is ', ' not ', ' and ', '1', ',', '~', '+', '*', '{', '}', ' set ', '=', ' raw ', ' endraw ', '#', 'missing', ' length', ' loop.index'];
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 1500; i++) {
+      let src = '';
+      for (let k = 0; k < 3 + rand(12); k++) src += pieces[rand(pieces.length)];
+      try {
+        t.render(src, vars);
+        t.evalCondition(src.replace(/[{}%]/g, ''), vars);
+      } catch (e) {
+        assert.ok(e instanceof TemplateError, `${JSON.stringify(src)} threw ${(e as Error).stack}`);
+      }
+    }
+  });
+});

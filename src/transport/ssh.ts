@@ -98,9 +98,15 @@ export class SshTransport implements Transport {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       const conn = await this.ensureConnection();
+      const key = shellKey(opts.become, this.spec.user);
+      const shellP = this.shellFor(conn, opts.become);
+      // Forget this shell only if nobody has replaced it yet (concurrent execs may race here).
+      const forget = () => {
+        if (conn.shells.get(key) === shellP) conn.shells.delete(key);
+      };
       let shell: RemoteShell;
       try {
-        shell = await this.shellFor(conn, opts.become);
+        shell = await shellP;
       } catch (e) {
         if (e instanceof ShellStartError && !conn.closed) {
           // sudo refused, no password...: the task fails, the host stays reachable.
@@ -119,7 +125,7 @@ export class SshTransport implements Transport {
         r = await shell.run(script, runOpts);
       } catch (e) {
         if (!(e instanceof ShellDiedError)) throw e;
-        conn.shells.delete(shellKey(opts.become, this.spec.user));
+        forget();
         if (e.started) {
           this.reconnectsLeft = 0; // a drop mid-command: the host is unreachable now
           throw this.dropError(conn, true, e.message);
@@ -127,7 +133,7 @@ export class SshTransport implements Transport {
         if (attempt === 0) continue; // never ran: retry once (reconnecting if the connection is gone)
         throw this.dropError(conn, false, e.message);
       }
-      if (shell.dead) conn.shells.delete(shellKey(opts.become, this.spec.user));
+      if (shell.dead) forget();
       const res: ExecResult = {
         rc: r.rc,
         stdout: r.stdout.toString('utf8'),
@@ -166,7 +172,10 @@ export class SshTransport implements Transport {
     }
     p = RemoteShell.open((cmd, cb) => target.exec(cmd, cb as (err: Error | undefined, ch: ClientChannel) => void), openOpts);
     conn.shells.set(key, p);
-    p.catch(() => conn.shells.delete(key));
+    const opened = p;
+    opened.catch(() => {
+      if (conn.shells.get(key) === opened) conn.shells.delete(key);
+    });
     return p;
   }
 

@@ -50,7 +50,9 @@ export class DefaultTransportFactory implements TransportFactory {
       this.knownHosts.set(spec.knownHostsFile, kh);
     }
     const opts: SshTransportOptions = { ...this.deps.ssh, knownHosts: kh };
-    const ask = this.deps.passphrase;
+    // --ask-key-passphrase's answer, when the CLI did not hand us a prompt callback instead.
+    const given = this.options.keyPassphrase;
+    const ask = this.deps.passphrase ?? (given !== undefined ? async () => given : undefined);
     if (ask) {
       opts.passphrase = (path) => {
         let p = this.passphrases.get(path);

@@ -142,7 +142,6 @@ export const KUBELET_LOG_PATTERNS = [
   'Failed to update stats for container',
   'Unable to fetch pod log stats',
   'Failed to delete cgroup paths',
-  'Orphaned pod',
   'orphaned pod',
 ] as const;
 

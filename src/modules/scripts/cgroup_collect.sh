@@ -1,0 +1,281 @@
+# nodesweep cgroup collector (POSIX sh + coreutils + find/grep/sed; no python, perl or awk needed).
+# READ-ONLY: it never writes under the cgroup root, the kubelet dir or anywhere else except one mktemp dir
+# (removed at the end) used to keep a command's stdout and stderr apart.
+#
+# Parameters, prepended as sh assignments (see collectParams in src/cgroup/collect-parse.ts):
+#   CGROUP_ROOT KUBELET_ROOT CRICTL CRIO KUBELET JOURNALCTL SINCE SAMPLE_S
+#
+# Process count: constant in the number of cgroups. Every per-dir step is batched (`find -printf`, or
+# `find -exec stat {} +`, `find -exec grep -H {} +`, `xargs grep`); loops run sh builtins only. There is a
+# constant number of forks per hierarchy (cd -P, stat -f, find) and per node (crictl, date, sleep, ...).
+#
+# Output: line-oriented sections, each header starting with `@@`. Payload lines copied from a command are
+# prefixed with `|` so no command output can forge a header. The last line is `@@end nodesweep-collect`;
+# a report without it is truncated and the parser refuses it (fail closed).
+# Every part reports its own rc; a missing part never fails the whole script.
+# Variables are prefixed ns_ so the script can be embedded in a larger one; it never calls `exit`.
+
+LC_ALL=C
+export LC_ALL
+: "${CGROUP_ROOT:=/sys/fs/cgroup}"
+: "${KUBELET_ROOT:=/var/lib/kubelet}"
+: "${CRICTL:=crictl}"
+: "${CRIO:=crio}"
+: "${KUBELET:=kubelet}"
+: "${JOURNALCTL=journalctl}"
+: "${SAMPLE_S:=1}"
+ns_nl='
+'
+ns_oldpwd=$PWD
+cd / || :
+
+printf '@@nodesweep-collect 1\n'
+ns_now=$(date +%s)
+printf '@@now %s\n' "$ns_now"
+printf '@@root %s\n' "$CGROUP_ROOT"
+
+ns_tmp=$(mktemp -d "${TMPDIR:-/tmp}/nodesweep-collect.XXXXXX" 2>/dev/null) || ns_tmp=''
+
+# ns_cmd LABEL CMD... : run a command, print its rc, stdout and stderr as separate `|`-prefixed blocks.
+ns_cmd() {
+  ns_label=$1
+  shift
+  if [ -n "$ns_tmp" ]; then
+    "$@" >"$ns_tmp/out" 2>"$ns_tmp/err" </dev/null
+    ns_rc=$?
+    printf '@@cmd %s %s\n@@stdout\n' "$ns_label" "$ns_rc"
+    sed 's/^/|/' "$ns_tmp/out"
+    printf '\n@@stderr\n'
+    sed 's/^/|/' "$ns_tmp/err"
+    printf '\n@@endcmd\n'
+  else
+    # no temp dir: stdout only, stderr is lost (said so)
+    ns_out=$("$@" 2>/dev/null </dev/null)
+    ns_rc=$?
+    printf '@@cmd %s %s\n@@stdout\n' "$ns_label" "$ns_rc"
+    printf '%s\n' "$ns_out" | sed 's/^/|/'
+    printf '\n@@stderr\n|(stderr not captured: no temp dir)\n\n@@endcmd\n'
+  fi
+}
+
+# ---- mode: cgroup2fs at the root means a pure v2 node
+ns_roottype=$(stat -f -c '%t %T' "$CGROUP_ROOT" 2>/dev/null) || ns_roottype='? ?'
+printf '@@fstype %s\n' "$ns_roottype"
+
+# ---- how to print "MTIME PATH" for every dir: GNU find -printf, else find -exec stat {} +, else no mtime
+if find "$CGROUP_ROOT" -prune -printf '' >/dev/null 2>&1; then
+  ns_dirlister=printf
+elif stat -c '%Y %n' "$CGROUP_ROOT" >/dev/null 2>&1; then
+  ns_dirlister=stat
+else
+  ns_dirlister=none
+fi
+printf '@@dirlister %s\n' "$ns_dirlister"
+
+ns_all_pids=''
+ns_v1_memory=''
+ns_v2_path=''
+
+# ns_hierarchy NAME REALPATH: one hierarchy, visited once. Forks: stat -f, find dirs, find procs (+grep, sed).
+ns_hierarchy() {
+  ns_name=$1
+  ns_h=$2
+  ns_t=$(stat -f -c '%t' "$ns_h" 2>/dev/null) || ns_t='?'
+  case $ns_t in
+    27e0eb) ns_ver=v1 ;;
+    63677270) ns_ver=v2 ;;
+    *)
+      printf '@@skip %s not a cgroup fs (type %s): %s\n' "$ns_name" "$ns_t" "$ns_h"
+      return 0
+      ;;
+  esac
+  [ "$ns_ver" = v1 ] && [ "$ns_name" = memory ] && ns_v1_memory=$ns_h
+  [ "$ns_ver" = v2 ] && [ -z "$ns_v2_path" ] && ns_v2_path=$ns_h
+  printf '@@hierarchy %s %s %s\n' "$ns_ver" "$ns_name" "$ns_h"
+  # the start points: kubepods.slice (systemd driver), kubepods (cgroupfs driver), and in a v2 hierarchy the
+  # bogus pids/ tree that cri-o 6349 created
+  set --
+  for ns_s in kubepods.slice kubepods; do
+    [ -d "$ns_h/$ns_s" ] && set -- "$@" "$ns_h/$ns_s"
+    [ "$ns_ver" = v2 ] && [ -d "$ns_h/pids/$ns_s" ] && set -- "$@" "$ns_h/pids/$ns_s"
+  done
+  printf '@@dirs %s\n' "$#"
+  if [ "$#" -gt 0 ]; then
+    case $ns_dirlister in
+      printf) find "$@" -type d -printf '%T@ %p\n' 2>/dev/null ;;
+      stat) find "$@" -type d -exec stat -c '%Y %n' {} + 2>/dev/null ;;
+      *) find "$@" -type d -exec printf -- '- %s\n' {} + 2>/dev/null ;;
+    esac
+    printf '@@rc find-dirs %s\n' "$?"
+  fi
+  printf '@@procs\n'
+  if [ "$#" -gt 0 ]; then
+    # cgroup.procs lists the thread-group id of every task in the cgroup (also on v1, where one thread of a
+    # process may sit in another cgroup than its leader), so `tasks` adds nothing for "is it empty".
+    # v2 cgroup.events `populated` covers the whole subtree.
+    ns_p=$(find "$@" \( -name cgroup.procs -o -name cgroup.events \) -type f -exec grep -H -e '^[0-9]' -e '^populated' {} + 2>/dev/null)
+    ns_rc=$?
+    if [ -n "$ns_p" ]; then
+      printf '%s\n' "$ns_p"
+      ns_all_pids="$ns_all_pids$(printf '%s\n' "$ns_p" | sed -n 's/^.*\/cgroup\.procs:\([0-9][0-9]*\)$/\1/p')$ns_nl"
+    fi
+    printf '@@rc find-procs %s\n' "$ns_rc"
+  fi
+  printf '@@end-hierarchy\n'
+}
+
+case $ns_roottype in
+  63677270*)
+    # v2: the root itself is the single hierarchy
+    if cd -P -- "$CGROUP_ROOT" 2>/dev/null; then
+      ns_real=$PWD
+      cd / || :
+      ns_hierarchy unified "$ns_real"
+    else
+      printf '@@warn cannot enter %s\n' "$CGROUP_ROOT"
+    fi
+    ;;
+  *)
+    # v1/hybrid: every controller dir under the root, each real path once. Real dirs first, then symlinks whose
+    # name has a comma (cpu,cpuacct), then the other symlinks (cpu, cpuacct -> cpu,cpuacct), so a shared
+    # hierarchy keeps its full name.
+    ns_seen=$ns_nl
+    for ns_pass in dir comma link; do
+      for ns_e in "$CGROUP_ROOT"/*; do
+        [ -d "$ns_e" ] || continue
+        ns_n=${ns_e##*/}
+        if [ -L "$ns_e" ]; then
+          [ "$ns_pass" = dir ] && continue
+          case $ns_n in *,*) [ "$ns_pass" = comma ] || continue ;; *) [ "$ns_pass" = link ] || continue ;; esac
+        else
+          [ "$ns_pass" = dir ] || continue
+        fi
+        case $ns_n in
+          *[!A-Za-z0-9_,.=-]*)
+            printf '@@skip %s odd name\n' "$ns_n"
+            continue
+            ;;
+        esac
+        cd -P -- "$ns_e" 2>/dev/null || { printf '@@skip %s cannot enter\n' "$ns_n"; continue; }
+        ns_real=$PWD
+        cd / || :
+        case $ns_seen in *"$ns_nl$ns_real$ns_nl"*) continue ;; esac
+        ns_seen="$ns_seen$ns_real$ns_nl"
+        ns_hierarchy "$ns_n" "$ns_real"
+      done
+    done
+    ;;
+esac
+
+# ---- processes found in kubepods dirs: state (/proc/PID/stat) and command line, one batched grep each
+ns_pids=$(printf '%s' "$ns_all_pids" | sort -un 2>/dev/null)
+printf '@@proc-stat\n'
+if [ -n "$ns_pids" ]; then
+  for ns_pid in $ns_pids; do printf '/proc/%s/stat\n' "$ns_pid"; done | xargs grep -H '' 2>/dev/null
+fi
+printf '@@proc-cmdline\n'
+if [ -n "$ns_pids" ]; then
+  if grep -a '' /dev/null 2>/dev/null; [ $? -ne 2 ]; then
+    # cmdline args end in NUL; grep -a keeps going past them, tr turns them into spaces
+    for ns_pid in $ns_pids; do printf '/proc/%s/cmdline\n' "$ns_pid"; done | xargs grep -a -H '' 2>/dev/null | tr '\000' ' '
+  else
+    printf '@@warn grep -a unsupported: no command lines\n'
+  fi
+fi
+printf '@@end-procs\n'
+
+# ---- runtime: crictl, stdout and stderr apart, each with its rc
+set -f # CRICTL may carry options (word-split on purpose), never globs
+ns_cmd crictl-pods $CRICTL pods -o json
+ns_cmd crictl-ps $CRICTL ps -a -o json
+set +f
+
+# ---- kubelet pods dir: the names only (report; never deleted)
+ns_kp="$KUBELET_ROOT/pods"
+if [ ! -e "$ns_kp" ] && [ ! -L "$ns_kp" ]; then
+  printf '@@kubelet-pods missing %s\n' "$ns_kp"
+elif [ ! -d "$ns_kp" ] || [ ! -r "$ns_kp" ] || [ ! -x "$ns_kp" ]; then
+  printf '@@kubelet-pods unreadable %s\n' "$ns_kp"
+else
+  printf '@@kubelet-pods ok %s\n' "$ns_kp"
+  for ns_e in "$ns_kp"/* "$ns_kp"/.[!.]*; do
+    [ -e "$ns_e" ] || [ -L "$ns_e" ] || continue
+    printf '|%s\n' "${ns_e##*/}"
+  done
+fi
+printf '@@end-kubelet-pods\n'
+
+# ---- node health
+printf '@@proc-cgroups\n'
+if [ -r /proc/cgroups ]; then
+  while IFS= read -r ns_l; do printf '|%s\n' "$ns_l"; done </proc/cgroups
+fi
+printf '@@end-proc-cgroups\n'
+
+if [ -n "$ns_v2_path" ] && [ -r "$ns_v2_path/cgroup.stat" ]; then
+  printf '@@cgroup-stat %s\n' "$ns_v2_path"
+  while IFS= read -r ns_l; do printf '|%s\n' "$ns_l"; done <"$ns_v2_path/cgroup.stat"
+  printf '@@end-cgroup-stat\n'
+fi
+
+# ns_memfile KEY FILE: one number from a memory file, if it is there
+ns_memfile() {
+  if [ -r "$2" ] && IFS= read -r ns_v <"$2"; then
+    printf '@@memory %s %s %s\n' "$1" "$ns_v" "$2"
+    return 0
+  fi
+  return 1
+}
+if [ -n "$ns_v1_memory" ]; then
+  ns_memfile system.slice "$ns_v1_memory/system.slice/memory.usage_in_bytes"
+  ns_memfile crio.service "$ns_v1_memory/system.slice/crio.service/memory.usage_in_bytes"
+elif [ -n "$ns_v2_path" ]; then
+  ns_memfile system.slice "$ns_v2_path/system.slice/memory.current"
+  ns_memfile crio.service "$ns_v2_path/system.slice/crio.service/memory.current"
+fi
+
+# kubelet CPU: utime+stime over SAMPLE_S seconds (one grep finds the pid; the stat reads are builtins)
+if [ "$SAMPLE_S" != 0 ]; then
+  ns_kl=$(grep -lx kubelet /proc/[0-9]*/comm 2>/dev/null)
+  ns_kpid=''
+  for ns_f in $ns_kl; do
+    ns_kpid=${ns_f#/proc/}
+    ns_kpid=${ns_kpid%/comm}
+    break
+  done
+  if [ -n "$ns_kpid" ]; then
+    ns_clk=$(getconf CLK_TCK 2>/dev/null) || ns_clk=100
+    printf '@@kubelet-cpu %s %s\n' "$ns_kpid" "${ns_clk:-100}"
+    if IFS= read -r ns_u0 </proc/uptime && IFS= read -r ns_s0 <"/proc/$ns_kpid/stat"; then
+      sleep "$SAMPLE_S"
+      if IFS= read -r ns_u1 </proc/uptime && IFS= read -r ns_s1 <"/proc/$ns_kpid/stat"; then
+        printf '|%s|%s\n|%s|%s\n' "${ns_u0%% *}" "$ns_s0" "${ns_u1%% *}" "$ns_s1"
+      fi
+    fi
+    printf '@@end-kubelet-cpu\n'
+  fi
+fi
+
+# versions (absent binaries are fine)
+if command -v "$CRIO" >/dev/null 2>&1; then ns_cmd crio-version "$CRIO" --version; else printf '@@absent crio-version\n'; fi
+if command -v "$KUBELET" >/dev/null 2>&1; then ns_cmd kubelet-version "$KUBELET" --version; else printf '@@absent kubelet-version\n'; fi
+
+# kubelet log lines since SINCE (default: the last hour), counted by pattern in one pipeline
+if [ -n "$JOURNALCTL" ] && command -v "$JOURNALCTL" >/dev/null 2>&1 && [ -n "$ns_tmp" ]; then
+  ns_since=$SINCE
+  [ -n "$ns_since" ] || ns_since=$((ns_now - 3600))
+  { "$JOURNALCTL" -u kubelet --since "@$ns_since" --no-pager -o cat 2>"$ns_tmp/jerr" </dev/null; echo "$?" >"$ns_tmp/jrc"; } |
+    grep -o -i -F -e 'Failed to update stats for container' -e 'Unable to fetch pod log stats' \
+      -e 'Failed to delete cgroup paths' -e 'orphaned pod' 2>/dev/null | sort | uniq -c >"$ns_tmp/jcount"
+  ns_jrc=$(cat "$ns_tmp/jrc" 2>/dev/null) || ns_jrc='?'
+  printf '@@journal %s %s\n' "$ns_since" "${ns_jrc:-?}"
+  sed 's/^/|/' "$ns_tmp/jcount"
+  sed 's/^/!/' "$ns_tmp/jerr"
+  printf '@@end-journal\n'
+else
+  printf '@@absent journal\n'
+fi
+
+[ -n "$ns_tmp" ] && rm -rf "$ns_tmp"
+cd "$ns_oldpwd" 2>/dev/null || :
+printf '@@end nodesweep-collect\n'

@@ -19,6 +19,8 @@ const { Client, utils } = ssh2;
 export interface SshTransportOptions {
   /** Shared known_hosts writer (one per file for the whole run); default: a private one for spec.knownHostsFile. */
   knownHosts?: KnownHostsFile;
+  /** Read-only system-wide files checked after the user's, like ssh's GlobalKnownHostsFile. */
+  globalKnownHostsFiles?: string[];
   /** Asked for the passphrase of an encrypted key when NODESWEEP_KEY_PASSPHRASE is not set (the CLI prompts). */
   passphrase?: (keyPath: string) => Promise<string | undefined>;
   /** Environment to read SSH_AUTH_SOCK and NODESWEEP_KEY_PASSPHRASE from; default process.env. */
@@ -50,6 +52,7 @@ export class SshTransport implements Transport {
   readonly host: string;
   readonly spec: ConnectionSpec;
   private readonly knownHosts: KnownHostsFile;
+  private readonly globalKnownHosts: KnownHostsFile[];
   private readonly env: Record<string, string | undefined>;
   private conn: Conn | undefined;
   private connecting: Promise<Conn> | undefined;
@@ -62,6 +65,7 @@ export class SshTransport implements Transport {
     this.host = spec.host;
     this.spec = spec;
     this.knownHosts = opts.knownHosts ?? new KnownHostsFile(spec.knownHostsFile);
+    this.globalKnownHosts = (opts.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts']).map((f) => new KnownHostsFile(f));
     this.env = opts.env ?? process.env;
   }
 
@@ -276,7 +280,9 @@ export class SshTransport implements Transport {
   private async connectHop(hop: HopSpec, sock: Duplex | undefined, isTarget: boolean, via: string | undefined, allKeys: LoadedKey[], keyNotes: string[]): Promise<ClientType> {
     const label = `${hop.hostname}:${hop.port}${via ? ` (via ${via})` : ''}`;
     let knownTypes: string[] = [];
-    if (this.spec.hostKeyChecking !== 'off') knownTypes = knownKeyTypesFor(await this.knownHosts.read(), hop.hostname, hop.port);
+    if (this.spec.hostKeyChecking !== 'off') {
+      for (const f of [this.knownHosts, ...this.globalKnownHosts]) knownTypes.push(...knownKeyTypesFor(await f.read(), hop.hostname, hop.port));
+    }
     const preferred = knownTypes.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t])).filter((a) => HOST_KEY_ALGOS.includes(a));
     const hostKeyAlgos = [...new Set([...preferred, ...HOST_KEY_ALGOS])];
 
@@ -390,6 +396,15 @@ export class SshTransport implements Transport {
     const type = keyTypeOfBlob(blob);
     const key = { type, blob };
     let res = await this.knownHosts.lookup(hop.hostname, hop.port, key);
+    let file = this.knownHosts.path;
+    for (const g of this.globalKnownHosts) {
+      if (res.status !== 'unknown') break;
+      const gres = await g.lookup(hop.hostname, hop.port, key);
+      if (gres.status !== 'unknown') {
+        res = gres;
+        file = g.path;
+      }
+    }
     if (res.status === 'unknown' && mode === 'accept-new') {
       res = await this.knownHosts.addIfUnknown(hop.hostname, hop.port, key);
       if (res.status === 'unknown') {
@@ -397,12 +412,11 @@ export class SshTransport implements Transport {
         return;
       }
     }
-    this.judgeHostKey(res, hop, type, blob);
+    this.judgeHostKey(res, file, hop, type, blob);
   }
 
-  private judgeHostKey(res: LookupResult, hop: HopSpec, type: string, blob: Buffer): void {
+  private judgeHostKey(res: LookupResult, file: string, hop: HopSpec, type: string, blob: Buffer): void {
     const name = hostKeyName(hop.hostname, hop.port);
-    const file = this.knownHosts.path;
     const offered = `${type} ${fingerprintSha256(blob)}`;
     switch (res.status) {
       case 'match':

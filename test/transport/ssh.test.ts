@@ -54,7 +54,7 @@ function spec(s: Pick<SshdHandle, 'host' | 'port'>, extra: Partial<ConnectionSpe
 
 /** A transport that the suite closes at the end; no agent from the environment. */
 function ssh(sp: ConnectionSpec, opts: SshTransportOptions = {}): SshTransport {
-  const t = new SshTransport(sp, { env: {}, ...opts });
+  const t = new SshTransport(sp, { env: {}, globalKnownHostsFiles: [], ...opts });
   transports.push(t);
   return t;
 }
@@ -368,6 +368,20 @@ describe('host keys', () => {
     assert.equal((await t.exec('echo ok', T)).stdout, 'ok\n');
   });
 
+  test('a system-wide known_hosts file is checked after the user one (match and mismatch)', async () => {
+    const userFile = join(dir, 'kh-user-empty');
+    writeFileSync(userFile, '');
+    const global = join(dir, 'ssh_known_hosts');
+    writeFileSync(global, `${knownHostsLine(main)}\n`);
+    const t = ssh(spec(main, { knownHostsFile: userFile }), { globalKnownHostsFiles: [global] });
+    assert.equal((await t.exec('echo ok', T)).stdout, 'ok\n');
+    const badGlobal = join(dir, 'ssh_known_hosts_bad');
+    writeFileSync(badGlobal, `[${main.host}]:${main.port} ${otherKey.publicKey}\n`);
+    const t2 = ssh(spec(main, { knownHostsFile: userFile, hostKeyChecking: 'accept-new' }), { globalKnownHostsFiles: [badGlobal] });
+    await assert.rejects(t2.connect(), (e) => e instanceof HostKeyError && e.message.includes(`known_hosts ${badGlobal}:1`));
+    assert.equal(readFileSync(userFile, 'utf8'), '', 'accept-new does not paper over a mismatch in the global file');
+  });
+
   test('@revoked key is refused even with a matching plain line', async () => {
     const file = join(dir, 'kh-revoked');
     writeFileSync(file, `${knownHostsLine(main)}\n@revoked * ${main.hostKeyPub}\n`);
@@ -399,7 +413,7 @@ describe('host keys', () => {
       hostKeyChecking: 'accept-new',
       verbosity: 0,
     };
-    const factory = new DefaultTransportFactory(options, { env: { home: dir, localUser: 'root' }, ssh: { env: {} } });
+    const factory = new DefaultTransportFactory(options, { env: { home: dir, localUser: 'root' }, ssh: { env: {}, globalKnownHostsFiles: [] } });
     const ts = many.map((s, i) => factory.create(`node${i}`, { ansible_host: s.host, ansible_port: s.port, ansible_user: 'root', ansible_ssh_private_key_file: key.privateKeyPath }));
     transports.push(...ts);
     const outs = await Promise.all(ts.map((t) => t.exec('echo ok', T)));
@@ -454,7 +468,7 @@ describe('bastion hop', () => {
       hostKeyChecking: 'strict',
       verbosity: 0,
     };
-    const factory = new DefaultTransportFactory(options, { env: { home: dir, localUser: 'root' }, ssh: { env: {} } });
+    const factory = new DefaultTransportFactory(options, { env: { home: dir, localUser: 'root' }, ssh: { env: {}, globalKnownHostsFiles: [] } });
     const t = factory.create('behind', {
       ansible_host: target.host,
       ansible_port: target.port,
@@ -525,7 +539,7 @@ describe('DefaultTransportFactory', () => {
     const home = join(dir, 'home-cfg');
     mkdirSync(join(home, '.ssh'), { recursive: true });
     writeFileSync(join(home, '.ssh', 'config'), `Host fleet-*\n  HostName ${main.host}\n  Port ${main.port}\n  User ${TEST_USER}\n  IdentityFile ${key.privateKeyPath}\n`);
-    const f = new DefaultTransportFactory(baseOptions(), { env: { home, localUser: 'nobody' }, ssh: { env: {} } });
+    const f = new DefaultTransportFactory(baseOptions(), { env: { home, localUser: 'nobody' }, ssh: { env: {}, globalKnownHostsFiles: [] } });
     const t = f.create('inv-name', { ansible_host: 'fleet-7' });
     transports.push(t);
     assert.equal((await t.exec('whoami', T)).stdout, `${TEST_USER}\n`);
@@ -536,7 +550,7 @@ describe('DefaultTransportFactory', () => {
     const f = new DefaultTransportFactory(baseOptions(), {
       sshConfigFile: false,
       env: { home: join(dir, 'nohome'), localUser: 'root' },
-      ssh: { env: {} },
+      ssh: { env: {}, globalKnownHostsFiles: [] },
       passphrase: async (p) => {
         asked.push(p);
         await new Promise((r) => setTimeout(r, 50));

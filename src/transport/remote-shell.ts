@@ -197,15 +197,24 @@ export function execMessage(id: number, nonce: string, delim: string, script: st
     body += `export ${k}=${shQuote(v)}\n`;
   }
   body += script.endsWith('\n') || script === '' ? script : `${script}\n`;
-  let msg = '';
+  // Here-docs write stdin/big scripts to files first; if that fails (no base64, disk full) the exec must fail
+  // rather than run with empty input or a stale script.
+  let prep = '';
   let input = '/dev/null';
   if (stdin !== undefined) {
     const b64 = stdin.toString('base64').replace(/.{1,76}/g, '$&\n');
-    msg += `base64 -d >"$NS_T/i" <<'${delim}'\n${b64}${delim}\n`;
+    prep += `base64 -d >"$NS_T/i" <<'${delim}' || NS_OK=\n${b64}${delim}\n`;
     input = '"$NS_T/i"';
   }
-  if (Buffer.byteLength(body) <= INLINE_SCRIPT_MAX) return `${msg}ns_run ${id} ${nonce} ${input} ${shQuote(body)}\n`;
-  return `${msg}cat >"$NS_T/s" <<'${delim}'\n${body}${delim}\n` + `ns_run ${id} ${nonce} ${input}\n`;
+  let run: string;
+  if (Buffer.byteLength(body) <= INLINE_SCRIPT_MAX) run = `ns_run ${id} ${nonce} ${input} ${shQuote(body)}`;
+  else {
+    prep += `cat >"$NS_T/s" <<'${delim}' || NS_OK=\n${body}${delim}\n`;
+    run = `ns_run ${id} ${nonce} ${input}`;
+  }
+  if (!prep) return `${run}\n`;
+  const fail = `ns_run ${id} ${nonce} /dev/null ${shQuote('echo "nodesweep: could not stage the command on the host (base64 -d missing or disk full?)" >&2; exit 125')}`;
+  return `NS_OK=1\n${prep}if [ -n "$NS_OK" ]; then ${run}; else ${fail}; fi\n`;
 }
 
 export interface ShellResult {

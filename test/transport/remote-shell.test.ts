@@ -99,8 +99,8 @@ describe('execMessage', () => {
   test('large scripts go through a here-doc file instead of an argument', () => {
     const big = `echo ${'x'.repeat(70 * 1024)}`;
     const msg = execMessage(4, N1, 'DELIM', big, undefined, undefined);
-    assert.match(msg, /^cat >"\$NS_T\/s" <<'DELIM'\n/);
-    assert.match(msg, /\nDELIM\nns_run 4 NNnonce1 \/dev\/null\n$/);
+    assert.match(msg, /^NS_OK=1\ncat >"\$NS_T\/s" <<'DELIM' \|\| NS_OK=\n/);
+    assert.match(msg, /\nDELIM\nif \[ -n "\$NS_OK" \]; then ns_run 4 NNnonce1 \/dev\/null; else ns_run 4 NNnonce1 \/dev\/null '.*exit 125'; fi\n$/);
   });
 
   // The protocol, run against a local sh (the same dash the remote side uses) without SSH in between.
@@ -142,6 +142,13 @@ describe('execMessage', () => {
     sh.stdin.write(execMessage(4, N2, 'D1', 'echo "$V-again"', undefined, { V: "it's $HOME `x`" }));
     f = (await next()) as Extract<Frame, { kind: 'result' }>;
     assert.equal(f.stdout.toString(), "it's $HOME `x`-again\n");
+
+    // A host where staging stdin fails (no working base64): the exec fails, it does not run with empty input.
+    reader.expectResult(5, N1);
+    sh.stdin.write('done\nbase64() { return 1; }\n' + execMessage(5, N1, 'D1', 'cat', Buffer.from('data'), undefined));
+    f = (await next()) as Extract<Frame, { kind: 'result' }>;
+    assert.equal(f.rc, 125);
+    assert.match(f.stderr.toString(), /could not stage the command/);
     sh.stdin.end('done\n');
     await new Promise((r) => sh.once('close', r));
   });

@@ -100,7 +100,7 @@ function emptyHealth(): RawHealth {
 export function parseCollectOutput(stdout: string): CollectedNode {
   const lines = stdout.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  const c = new Cursor(lines);
+  const c: Cursor = new Cursor(lines);
   if (lines[0] !== HEADER) {
     const got = lines[0]?.startsWith('@@nodesweep-collect ') ? `format ${lines[0].slice(20)}` : JSON.stringify((lines[0] ?? '').slice(0, 80));
     throw new CollectParseError(`expected '${HEADER}' (collect format ${COLLECT_FORMAT_VERSION}), got ${got}`, 1);

@@ -9,6 +9,8 @@ import { debugModule } from './debug.js';
 import { assertModule } from './assert.js';
 import { failModule } from './fail.js';
 import { systemdServiceModule } from './systemd_service.js';
+import { cgroupScanModule } from './cgroup_scan.js';
+import { cgroupPruneModule } from './cgroup_prune.js';
 
 export function builtinModules(): ModuleRegistry {
   const reg = new ModuleRegistry();
@@ -21,6 +23,8 @@ export function builtinModules(): ModuleRegistry {
     assertModule(),
     failModule(),
     systemdServiceModule(),
+    cgroupScanModule(),
+    cgroupPruneModule(),
   ];
   for (const d of defs) reg.register(d);
   return reg;

@@ -1,0 +1,435 @@
+/**
+ * `cgroup_prune`: remove leaked pod cgroups, never a live or populated one.
+ *
+ * It never trusts an older scan: it collects and classifies the node itself (cgroup_collect.sh + the pure
+ * classifier), plans (deepest first, capped by max_removals), then hands the plan to cgroup_prune.sh, which
+ * re-checks everything right before acting (crictl again, the kubelet pods dir, the path's shape and scope,
+ * the age) and removes with rmdir in large batches (never rm -r). The kernel's EBUSY on a populated cgroup is
+ * the last guard; whatever stays is reported with who holds it.
+ */
+import { z } from 'zod';
+import type { ModuleContext, ModuleDefinition, ModuleResult } from './types.js';
+import { shQuote } from '../transport/types.js';
+import { loadScript, newMarker, shAssignments } from './common.js';
+import { classify, planPrune } from '../cgroup/index.js';
+import type { BusyCgroup, Classification, LeakedCgroup, PrunePlan, PruneSkip } from '../cgroup/index.js';
+import { errorMessage } from '../errors.js';
+import { cgroupTargetShape, classificationFields, collectNode, firstLine, parseDuration, resolveTargets } from './cgroup_scan.js';
+
+export const cgroupPruneSchema = z
+  .object({
+    ...cgroupTargetShape,
+    max_removals: z.number().int().min(0).default(10_000),
+    kill_stragglers: z.boolean().default(false),
+  })
+  .strict();
+export type CgroupPruneParams = z.infer<typeof cgroupPruneSchema>;
+
+export interface HolderProcess {
+  pid: number;
+  state: string;
+  cmdline: string;
+  comm: string;
+}
+export interface BusyReport {
+  path: string;
+  pids: HolderProcess[];
+  /** busy: an ordinary process; restart_needed: crio's own processes; reboot_required: a process in D state. */
+  status: 'busy' | 'restart_needed' | 'reboot_required';
+}
+
+/** What cgroup_prune.sh printed, parsed (pure). */
+export interface PruneScriptReport {
+  runtimeOk: boolean | null;
+  runtimeError: string | null;
+  fatal: string | null;
+  removed: string[];
+  wouldRemove: string[];
+  vanished: string[];
+  tooYoung: Array<{ path: string; age_s: number }>;
+  refused: PruneSkip[];
+  failed: string[];
+  /** rmdir's complaints by path. */
+  rmErrors: Map<string, string>;
+  holders: Array<{ dir: string; pid: number }>;
+  procs: Map<number, HolderProcess>;
+  killed: Array<{ pid: number; path: string }>;
+}
+
+/** Processes of the runtime itself: only a crio restart (or its cleanup) frees the cgroups they hold. */
+const RUNTIME_COMMS = new Set(['crio', 'conmon', 'crun', 'runc']);
+
+export function parsePruneOutput(stdout: string, mark: string): PruneScriptReport {
+  const rep: PruneScriptReport = {
+    runtimeOk: null,
+    runtimeError: null,
+    fatal: null,
+    removed: [],
+    wouldRemove: [],
+    vanished: [],
+    tooYoung: [],
+    refused: [],
+    failed: [],
+    rmErrors: new Map(),
+    holders: [],
+    procs: new Map(),
+    killed: [],
+  };
+  const prefix = `${mark} `;
+  let cmdBlock: string[] | null = null;
+  const stats = new Map<number, { state: string; comm: string }>();
+  for (const line of stdout.split('\n')) {
+    if (cmdBlock) {
+      if (line === `${mark} cmdlines-end`) {
+        parseCmdlines(cmdBlock.join('\n'), rep, stats);
+        cmdBlock = null;
+      } else cmdBlock.push(line);
+      continue;
+    }
+    if (!line.startsWith(prefix)) continue;
+    const rest = line.slice(prefix.length);
+    const sp = rest.indexOf(' ');
+    const what = sp < 0 ? rest : rest.slice(0, sp);
+    const arg = sp < 0 ? '' : rest.slice(sp + 1);
+    switch (what) {
+      case 'fatal':
+        rep.fatal = arg;
+        break;
+      case 'runtime':
+        rep.runtimeOk = arg === 'ok';
+        if (arg !== 'ok') rep.runtimeError = arg.replace(/^fail /, '');
+        break;
+      case 'removed':
+        rep.removed.push(arg);
+        break;
+      case 'would_remove':
+        rep.wouldRemove.push(arg);
+        break;
+      case 'vanished':
+        rep.vanished.push(arg);
+        break;
+      case 'failed':
+        rep.failed.push(arg);
+        break;
+      case 'too_young': {
+        const [age, ...p] = arg.split(' ');
+        rep.tooYoung.push({ path: p.join(' '), age_s: Number(age) });
+        break;
+      }
+      case 'refused': {
+        const [reason, ...p] = arg.split(' ');
+        rep.refused.push({ path: p.join(' '), reason: REFUSALS[reason!] ?? reason! });
+        break;
+      }
+      case 'rmerr': {
+        // GNU: rmdir: failed to remove '/p': Device or resource busy   busybox: rmdir: '/p': Device or resource busy
+        const m = /^rmdir: (?:failed to remove )?'(.*)': (.*)$/.exec(arg);
+        if (m) rep.rmErrors.set(m[1]!, m[2]!);
+        break;
+      }
+      case 'holder': {
+        const i = arg.lastIndexOf(' ');
+        rep.holders.push({ dir: arg.slice(0, i), pid: Number(arg.slice(i + 1)) });
+        break;
+      }
+      case 'killed': {
+        const [pid, ...p] = arg.split(' ');
+        rep.killed.push({ pid: Number(pid), path: p.join(' ') });
+        break;
+      }
+      case 'stat': {
+        const [pid, ...st] = arg.split(' ');
+        const s = st.join(' ');
+        const close = s.lastIndexOf(')');
+        stats.set(Number(pid), { comm: s.slice(s.indexOf('(') + 1, close), state: s.slice(close + 2, close + 3) || '?' });
+        break;
+      }
+      case 'cmdlines-begin':
+        cmdBlock = [];
+        break;
+      default:
+        break;
+    }
+  }
+  for (const [pid, st] of stats) {
+    if (!rep.procs.has(pid)) rep.procs.set(pid, { pid, state: st.state, comm: st.comm, cmdline: st.comm ? `[${st.comm}]` : '' });
+  }
+  for (const h of rep.holders) {
+    if (!rep.procs.has(h.pid)) rep.procs.set(h.pid, { pid: h.pid, state: '?', comm: '', cmdline: '' });
+  }
+  return rep;
+}
+
+/** `head -v` output: `==> /proc/PID/cmdline <==` then the NUL-separated argv. */
+function parseCmdlines(block: string, rep: PruneScriptReport, stats: Map<number, { state: string; comm: string }>): void {
+  const re = /==> \/proc\/(\d+)\/cmdline <==\n/g;
+  const heads = [...block.matchAll(re)];
+  heads.forEach((m, i) => {
+    const pid = Number(m[1]);
+    const start = m.index! + m[0].length;
+    const end = i + 1 < heads.length ? heads[i + 1]!.index! : block.length;
+    const raw = block.slice(start, end).replace(/\n+$/, '');
+    const st = stats.get(pid);
+    const cmd = raw.replace(/\0+$/, '').replace(/\0/g, ' ').trim();
+    rep.procs.set(pid, { pid, state: st?.state ?? '?', comm: st?.comm ?? '', cmdline: cmd || (st?.comm ? `[${st.comm}]` : '') });
+  });
+}
+
+const REFUSALS: Record<string, string> = {
+  runtime: 'the runtime knows this pod or container now (re-check before rmdir)',
+  'not-absolute': 'not an absolute path',
+  'bad-path': 'unexpected characters or . / .. components in the path',
+  'outside-hierarchy': 'not under a cgroup hierarchy of this node',
+  'outside-kubepods': 'not under kubepods.slice, kubepods or the bogus pids/ tree',
+  protected: 'kubepods root or QoS slice: never removed',
+  'unknown-name': 'name matches no pod/container pattern',
+  'kubelet-dir-unreadable': 'the kubelet pods dir cannot be read now (fail closed)',
+  'kubelet-pod-dir': 'the kubelet pods dir has this pod now (terminating): not touched',
+};
+
+/** One stdin line for cgroup_prune.sh: `<g|l> <k|-> <uid|-> <cid|-> <path>`. */
+export function planLine(l: LeakedCgroup | undefined, path: string, livePods: Set<string>, kill: boolean): string {
+  const uid = l?.pod_uid ?? null;
+  // A pod the plan calls gone gets its UID and kubelet dir re-checked; under a live pod only the container id.
+  const gone = uid !== null && !livePods.has(uid);
+  return `${gone ? 'g' : 'l'} ${kill ? 'k' : '-'} ${uid ?? '-'} ${l?.container_id ?? '-'} ${path}`;
+}
+
+/** Paths no rmdir may ever see: whitespace/quotes would split an xargs line. */
+const SAFE_PATH = /^\/[A-Za-z0-9_.,:@/-]+$/;
+
+/**
+ * kill_stragglers: busy leaks held only by ordinary processes become removable (their processes are killed
+ * first), and so do leaked ancestors whose every descendant is now removable. Never D state, never crio's own.
+ */
+export function withKillable(c: Classification): { c: Classification; killPaths: Set<string> } {
+  const killPaths = new Set<string>();
+  const status = new Map<string, LeakedCgroup['status']>();
+  for (const l of c.leaked) {
+    let s = l.status;
+    if (s === 'busy' && l.pids.every((p) => p.state !== 'D' && !RUNTIME_COMMS.has(p.comm))) {
+      s = 'removable';
+      killPaths.add(l.path);
+    }
+    status.set(l.path, s);
+  }
+  // Blocked ancestors, deepest first: removable when every dir right below them is (leaked and) removable now.
+  const children = new Map<string, string[]>();
+  for (const d of c.dirs) {
+    const parent = d.path.slice(0, d.path.lastIndexOf('/'));
+    const list = children.get(parent);
+    if (list) list.push(d.path);
+    else children.set(parent, [d.path]);
+  }
+  const byDepthDesc = [...c.leaked].sort((a, b) => b.path.split('/').length - a.path.split('/').length);
+  for (const l of byDepthDesc) {
+    if (status.get(l.path) !== 'blocked') continue;
+    if ((children.get(l.path) ?? []).every((d) => status.get(d) === 'removable')) status.set(l.path, 'removable');
+  }
+  const leaked = c.leaked.map((l) => (status.get(l.path) === l.status ? l : { ...l, status: status.get(l.path)! }));
+  return { c: { ...c, leaked }, killPaths };
+}
+
+export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
+  const collectScript = loadScript('cgroup_collect.sh', import.meta.url);
+  const pruneScript = loadScript('cgroup_prune.sh', import.meta.url);
+  return {
+    name: 'cgroup_prune',
+    aliases: ['nodesweep.cgroup_prune'],
+    schema: cgroupPruneSchema,
+    supportsCheckMode: true,
+    async run(p, ctx): Promise<ModuleResult> {
+      const targets = resolveTargets(p, ctx.vars);
+      const minAgeS = parseDuration(p.min_age)!;
+      const base = {
+        changed: false,
+        cgroup_root: targets.cgroupRoot,
+        kubelet_root: targets.kubeletRoot,
+        min_age_s: minAgeS,
+        max_removals: p.max_removals,
+        check_mode: ctx.check,
+      };
+      // 1. collect and classify now (no kubelet CPU sample, no journal: the prune needs neither)
+      const col = await collectNode(collectScript, targets, { sampleS: 0, journalctl: '' }, ctx);
+      if (!col.ok) return { ...base, status: 'failed', msg: `cgroup prune: nothing removed: ${col.reason}`, removed: [] };
+      let c: Classification;
+      try {
+        c = classify(col.node, { minAgeS });
+      } catch (e) {
+        return { ...base, status: 'failed', msg: `cgroup prune: nothing removed: could not classify the node: ${errorMessage(e)}`, removed: [] };
+      }
+      if (!c.runtime_ok) {
+        return {
+          ...base,
+          ...classificationFields(c),
+          status: 'failed',
+          removed: [],
+          msg: `nothing removed: cannot tell live pods from leaked ones: ${c.runtime_error ?? 'runtime state unknown'}`,
+        };
+      }
+      // 2. plan
+      const { c: planned, killPaths } = p.kill_stragglers ? withKillable(c) : { c, killPaths: new Set<string>() };
+      const plan: PrunePlan = planPrune(planned, { maxRemovals: p.max_removals });
+      const byPath = new Map(c.leaked.map((l) => [l.path, l]));
+      const live = new Set(c.live_pods);
+      const lines: string[] = [];
+      const refused: PruneSkip[] = [];
+      for (const path of plan.remove) {
+        if (!SAFE_PATH.test(path)) {
+          refused.push({ path, reason: 'unexpected characters in the path' });
+          continue;
+        }
+        lines.push(planLine(byPath.get(path), path, live, killPaths.has(path)));
+      }
+      // 3. re-check and act, in one remote script
+      let rep: PruneScriptReport | null = null;
+      let stderr = '';
+      if (lines.length > 0) {
+        const mark = newMarker();
+        const prelude = shAssignments(
+          {
+            NS_MARK: mark,
+            NS_CRICTL: targets.crictl,
+            NS_KUBELET_ROOT: targets.kubeletRoot,
+            NS_MIN_AGE_S: String(Math.ceil(minAgeS)),
+            NS_CHECK: ctx.check ? '1' : '0',
+            NS_KILL: p.kill_stragglers ? '1' : '0',
+            NS_BASES: col.node.hierarchies.map((h) => h.path).join('\n'),
+          },
+          shQuote,
+        );
+        const r = await ctx.transport.exec(`${prelude}\n${pruneScript}`, {
+          timeoutMs: ctx.timeoutMs,
+          ...(ctx.become ? { become: ctx.become } : {}),
+          ...(ctx.environment ? { env: ctx.environment } : {}),
+          stdin: lines.join('\n') + '\n',
+          signal: ctx.signal,
+        });
+        stderr = r.stderr.trim();
+        rep = parsePruneOutput(r.stdout, mark);
+        if (r.timedOut || r.rc !== 0 || rep.runtimeOk === null || rep.fatal) {
+          // The script may have removed some before it died: report what it said it removed.
+          const why = r.timedOut ? `timed out after ${ctx.timeoutMs / 1000} s` : rep.fatal ?? `rc ${r.rc}: ${firstLine(r.stderr) || 'no output'}`;
+          return {
+            ...base,
+            status: 'failed',
+            changed: rep.removed.length > 0,
+            removed: rep.removed,
+            msg: `cgroup prune script failed (${why}); removed ${rep.removed.length} before that`,
+            ...(stderr ? { stderr } : {}),
+          };
+        }
+        if (!rep.runtimeOk) {
+          return {
+            ...base,
+            ...classificationFields(c),
+            status: 'failed',
+            removed: [],
+            msg: `nothing removed: the re-check right before rmdir could not read the runtime: ${rep.runtimeError ?? 'unknown error'}`,
+          };
+        }
+      }
+      return composeResult(base, c, plan, refused, rep, ctx);
+    },
+  };
+}
+
+/** Merge the classification, the plan and what the script did into the module result (pure). */
+export function composeResult(
+  base: Record<string, unknown>,
+  c: Classification,
+  plan: PrunePlan,
+  refusedEarly: PruneSkip[],
+  rep: PruneScriptReport | null,
+  ctx: Pick<ModuleContext, 'check'>,
+): ModuleResult {
+  const removed: string[] = [];
+  const vanished = new Set(rep?.vanished ?? []);
+  for (const p of rep?.removed ?? []) {
+    // rmdir said ENOENT: someone else removed it between our stat and our rmdir
+    if (/No such file or directory/i.test(rep?.rmErrors.get(p) ?? '')) vanished.add(p);
+    else removed.push(p);
+  }
+  const refused: PruneSkip[] = [...refusedEarly, ...(rep?.refused ?? [])];
+  const tooYoung = new Set([...c.too_young, ...(rep?.tooYoung ?? []).map((t) => t.path)]);
+
+  // Busy: what the classification already saw populated (not planned), plus what the kernel refused now.
+  const busy: BusyReport[] = [];
+  const planned = new Set(plan.remove);
+  for (const b of c.busy as BusyCgroup[]) {
+    if (!planned.has(b.path)) busy.push({ path: b.path, status: b.status, pids: b.pids.map((x) => ({ pid: x.pid, state: x.state, cmdline: x.cmdline, comm: x.comm })) });
+  }
+  const kept = new Set<string>([...refused.map((r) => r.path), ...tooYoung]);
+  for (const f of rep?.failed ?? []) {
+    const holders = (rep?.holders ?? []).filter((h) => h.dir === f || h.dir.startsWith(f + '/'));
+    if (holders.length > 0) {
+      const pids = [...new Set(holders.map((h) => h.pid))].map((pid) => rep!.procs.get(pid) ?? { pid, state: '?', comm: '', cmdline: '' });
+      const status = pids.some((x) => x.state === 'D') ? 'reboot_required' : pids.some((x) => RUNTIME_COMMS.has(x.comm)) ? 'restart_needed' : 'busy';
+      busy.push({ path: f, pids, status });
+      continue;
+    }
+    const err = rep?.rmErrors.get(f) ?? 'still there after rmdir';
+    const child = [...kept, ...(rep?.failed ?? [])].find((k) => k.startsWith(f + '/'));
+    refused.push({ path: f, reason: child ? `${err}: a dir below it was kept (${child})` : `rmdir: ${err}` });
+  }
+  const restartNeeded = busy.some((b) => b.status === 'restart_needed');
+  const rebootRequired = busy.some((b) => b.status === 'reboot_required');
+  const wouldRemove = rep?.wouldRemove ?? [];
+  const deferred = plan.skipped;
+
+  const counts = {
+    leaked: c.counts.total,
+    planned: plan.remove.length,
+    removed: removed.length,
+    would_remove: wouldRemove.length,
+    busy: busy.length,
+    too_young: tooYoung.size,
+    vanished: vanished.size,
+    refused: refused.length,
+    skipped: deferred.length,
+    killed: rep?.killed.length ?? 0,
+  };
+  const changed = ctx.check ? wouldRemove.length > 0 : removed.length > 0;
+  const res: ModuleResult = {
+    ...base,
+    status: busy.length > 0 ? 'failed' : changed ? 'changed' : 'ok',
+    changed,
+    cgroup_mode: c.cgroup_mode,
+    removed,
+    ...(ctx.check ? { would_remove: wouldRemove } : {}),
+    busy,
+    too_young: [...tooYoung],
+    vanished: [...vanished],
+    refused,
+    skipped: deferred,
+    killed: rep?.killed ?? [],
+    restart_needed: restartNeeded,
+    reboot_required: rebootRequired,
+    counts,
+    live_pods: c.live_pods,
+    terminating_pods: c.terminating_pods,
+  };
+  res.msg = pruneMessage(res, counts, busy, ctx.check);
+  return res;
+}
+
+function pruneMessage(res: ModuleResult, n: Record<string, number>, busy: BusyReport[], check: boolean): string {
+  const parts: string[] = [];
+  parts.push(check ? `would remove ${n.would_remove} leaked cgroups` : `removed ${n.removed} leaked cgroups`);
+  if (n.too_young) parts.push(`${n.too_young} younger than min_age kept`);
+  if (n.vanished) parts.push(`${n.vanished} vanished before we got there`);
+  if (n.refused) parts.push(`${n.refused} refused at the re-check`);
+  if (n.skipped) parts.push(`${n.skipped} left for the next run (max_removals)`);
+  if (n.killed) parts.push(`killed ${n.killed} straggler processes`);
+  if (busy.length) {
+    const who = busy
+      .slice(0, 3)
+      .map((b) => `${b.path} held by ${b.pids.slice(0, 3).map((x) => `pid ${x.pid} (${x.state}) ${x.cmdline || x.comm}`).join(', ') || 'unknown processes'}`)
+      .join('; ');
+    parts.push(`${busy.length} leaked cgroups still hold processes: ${who}${busy.length > 3 ? '; ...' : ''}`);
+    if (res.reboot_required) parts.push('a process in D state holds one: reboot required (no kill, no rmdir can clear it)');
+    else if (res.restart_needed) parts.push("crio's own processes hold some: drain the node and restart crio");
+    else parts.push('kill the stragglers (kill_stragglers: true) or drain the node and restart crio');
+  }
+  return parts.join('; ');
+}

@@ -1,0 +1,184 @@
+/**
+ * `cgroup_scan`: find leaked pod cgroups on a CRI-O node and report the node's health, changing nothing.
+ * One remote script (cgroup_collect.sh, a constant number of processes however many cgroups there are);
+ * every decision is made here by the pure classifier of src/cgroup. Fails closed: if crictl fails or prints
+ * something unparsable, nothing is leaked and the task fails with the reason.
+ *
+ * Also the shared plumbing of `cgroup_prune`: parameters, host-var defaults, durations, the collect call.
+ */
+import { z } from 'zod';
+import type { ModuleContext, ModuleDefinition, ModuleResult } from './types.js';
+import type { ExecResult } from '../transport/types.js';
+import { shQuote } from '../transport/types.js';
+import { loadScript, shAssignments } from './common.js';
+import { classify, collectParams, nodeVerdict, parseCollectOutput } from '../cgroup/index.js';
+import type { Classification, CollectedNode, CollectParams } from '../cgroup/index.js';
+import { errorMessage } from '../errors.js';
+
+// ---------------------------------------------------------------- durations
+
+const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** `30s`, `5m`, `1h30m`, `2d`, `90` (seconds) or a number of seconds -> seconds; undefined when malformed. */
+export function parseDuration(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : undefined;
+  const s = v.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (s === '' || !/^(\d+(\.\d+)?(ms|s|m|h|d|w)\s*)+$/.test(s)) return undefined;
+  let total = 0;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) total += Number(m[1]) * UNIT_S[m[2]!]!;
+  return total;
+}
+
+export const durationSchema = z
+  .union([z.string(), z.number()])
+  .refine((v) => parseDuration(v) !== undefined, { message: 'expected a duration like 30s, 5m, 1h or 1h30m (or a number of seconds)' });
+
+/** `since`: epoch seconds, an ISO date, or a duration ago (`1h` = an hour before now). */
+export function parseSince(v: string | number, nowS: number): number | undefined {
+  if (typeof v === 'number') return v > 1e9 ? v : nowS - v; // small numbers read as "seconds ago"
+  const d = parseDuration(v);
+  if (d !== undefined) return d > 1e9 ? d : nowS - d;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.floor(t / 1000);
+}
+
+// ---------------------------------------------------------------- parameters
+
+/** Parameters both cgroup modules take; each path defaults to a host var, then to the real node's path. */
+export const cgroupTargetShape = {
+  cgroup_root: z.string().min(1).optional(),
+  kubelet_root: z.string().min(1).optional(),
+  crictl: z.string().min(1).optional(),
+  min_age: durationSchema.default('5m'),
+};
+
+export const cgroupScanSchema = z
+  .object({
+    ...cgroupTargetShape,
+    since: z
+      .union([z.string(), z.number()])
+      .refine((v) => parseSince(v, Date.now() / 1000) !== undefined, { message: 'expected epoch seconds, an ISO date or a duration ago like 1h' })
+      .optional(),
+    /** Seconds of kubelet CPU sampling (0 skips it). */
+    cpu_sample: z.number().min(0).max(60).default(1),
+  })
+  .strict();
+export type CgroupScanParams = z.infer<typeof cgroupScanSchema>;
+
+export interface CgroupTargets {
+  cgroupRoot: string;
+  kubeletRoot: string;
+  crictl: string;
+}
+
+/** Parameter, else host var `nodesweep_*`, else the path on a real node. */
+export function resolveTargets(p: { cgroup_root?: string | undefined; kubelet_root?: string | undefined; crictl?: string | undefined }, vars: Record<string, unknown>): CgroupTargets {
+  const hv = (k: string): string | undefined => {
+    const v = vars[k];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  return {
+    cgroupRoot: p.cgroup_root ?? hv('nodesweep_cgroup_root') ?? '/sys/fs/cgroup',
+    kubeletRoot: p.kubelet_root ?? hv('nodesweep_kubelet_root') ?? '/var/lib/kubelet',
+    crictl: p.crictl ?? hv('nodesweep_crictl') ?? 'crictl',
+  };
+}
+
+// ---------------------------------------------------------------- collect
+
+export type CollectOutcome = { ok: true; node: CollectedNode; exec: ExecResult } | { ok: false; reason: string; exec?: ExecResult };
+
+/** Run cgroup_collect.sh on the host and parse its report (a bad or cut report is an error, never "empty"). */
+export async function collectNode(
+  script: string,
+  targets: CgroupTargets,
+  extra: Omit<CollectParams, 'cgroupRoot' | 'kubeletRoot' | 'crictl'>,
+  ctx: ModuleContext,
+): Promise<CollectOutcome> {
+  const prelude = shAssignments(collectParams({ ...targets, ...extra }), shQuote);
+  const r = await ctx.transport.exec(`${prelude}\n${script}`, {
+    timeoutMs: ctx.timeoutMs,
+    ...(ctx.become ? { become: ctx.become } : {}),
+    ...(ctx.environment ? { env: ctx.environment } : {}),
+    signal: ctx.signal,
+  });
+  if (r.timedOut) return { ok: false, reason: `cgroup collection timed out after ${ctx.timeoutMs / 1000} s`, exec: r };
+  if (r.rc !== 0) return { ok: false, reason: `cgroup collection failed (rc ${r.rc}): ${firstLine(r.stderr) || 'no error output'}`, exec: r };
+  try {
+    return { ok: true, node: parseCollectOutput(r.stdout), exec: r };
+  } catch (e) {
+    const err = firstLine(r.stderr);
+    return { ok: false, reason: `${errorMessage(e)}${err ? ` (stderr: ${err})` : ''}`, exec: r };
+  }
+}
+
+export function firstLine(s: string): string {
+  return (s.split('\n').find((l) => l.trim() !== '') ?? '').trim().slice(0, 300);
+}
+
+/** The fields a classification contributes to a module result (the per-dir decisions stay out: too large). */
+export function classificationFields(c: Classification): Record<string, unknown> {
+  return {
+    cgroup_mode: c.cgroup_mode,
+    runtime_ok: c.runtime_ok,
+    runtime_error: c.runtime_error,
+    leaked: c.leaked,
+    counts: c.counts,
+    live_pods: c.live_pods,
+    terminating_pods: c.terminating_pods,
+    busy: c.busy,
+    too_young: c.too_young,
+    restart_needed: c.restart_needed,
+    reboot_required: c.reboot_required,
+    unknown_names: c.unknown_names,
+    health: c.health,
+    warnings: c.warnings,
+  };
+}
+
+// ---------------------------------------------------------------- the module
+
+export function cgroupScanModule(): ModuleDefinition<CgroupScanParams> {
+  const script = loadScript('cgroup_collect.sh', import.meta.url);
+  return {
+    name: 'cgroup_scan',
+    aliases: ['nodesweep.cgroup_scan'],
+    schema: cgroupScanSchema,
+    supportsCheckMode: true, // it never changes anything
+    async run(p, ctx): Promise<ModuleResult> {
+      const targets = resolveTargets(p, ctx.vars);
+      const minAgeS = parseDuration(p.min_age)!;
+      const since = p.since !== undefined ? parseSince(p.since, Date.now() / 1000) : undefined;
+      const col = await collectNode(script, targets, { sampleS: p.cpu_sample, ...(since !== undefined ? { since } : {}) }, ctx);
+      const base = { changed: false, cgroup_root: targets.cgroupRoot, kubelet_root: targets.kubeletRoot, crictl: targets.crictl, min_age_s: minAgeS };
+      if (!col.ok) {
+        return { ...base, status: 'failed', msg: `cgroup scan: ${col.reason}; nothing is reported as leaked`, ...(col.exec ? { stderr: col.exec.stderr.trim() } : {}) };
+      }
+      let c: Classification;
+      try {
+        c = classify(col.node, { minAgeS });
+      } catch (e) {
+        return { ...base, status: 'failed', msg: `cgroup scan: could not classify the node: ${errorMessage(e)}` };
+      }
+      const summary = nodeVerdict(c);
+      const res: ModuleResult = { ...base, status: 'ok', ...classificationFields(c), summary, verdict: summary.verdict };
+      if (!c.runtime_ok) {
+        res.status = 'failed';
+        res.msg = `cannot tell live pods from leaked ones, so nothing is reported as leaked: ${c.runtime_error ?? 'runtime state unknown'}`;
+        return res;
+      }
+      res.msg = scanMessage(c, summary.verdict);
+      return res;
+    },
+  };
+}
+
+function scanMessage(c: Classification, verdict: string): string {
+  const k = c.counts.by_kind;
+  const parts = [`${c.counts.total} leaked cgroup${c.counts.total === 1 ? '' : 's'} (pod ${k.pod}, container ${k.container}, conmon ${k.conmon}, sandbox ${k.sandbox}, nested ${k.nested})`];
+  if (c.counts.bogus_pids_tree) parts.push(`${c.counts.bogus_pids_tree} in the bogus pids/ tree`);
+  if (c.busy.length) parts.push(`${c.busy.length} busy`);
+  if (c.too_young.length) parts.push(`${c.too_young.length} younger than min_age`);
+  return `${verdict}: ${parts.join(', ')}; ${c.live_pods.length} live pods`;
+}

@@ -186,8 +186,14 @@ export async function startSshd(opts: SshdOptions): Promise<SshdHandle> {
         acceptedLogins: () => (logRef.text.match(/Accepted (publickey|password) for /g) ?? []).length,
         connectionPids: () => childrenOf(pid),
         stop: async () => {
-          for (const p of descendantsOf(pid)) killQuiet(p, 'SIGKILL');
+          // TERM first: the per-connection sshd closes its channels and remote shells run their EXIT traps
+          // (removing their temp dirs); whatever is left after a second is killed.
           killQuiet(pid, 'SIGTERM');
+          const tree = descendantsOf(pid);
+          for (const p of tree) killQuiet(p, 'SIGTERM');
+          const deadline = Date.now() + 1000;
+          while (tree.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          for (const p of tree) if (isAlive(p)) killQuiet(p, 'SIGKILL');
           if (child.exitCode === null && child.signalCode === null) {
             await new Promise<void>((resolve) => {
               const t = setTimeout(() => {
@@ -265,6 +271,16 @@ export function descendantsOf(pid: number): number[] {
     }
   }
   return all;
+}
+
+/** Running (a zombie counts as gone: this container's init may never reap it). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function killQuiet(pid: number, sig: NodeJS.Signals): void {

@@ -511,12 +511,13 @@ describe('dropped connections', () => {
     const t = ssh(spec(s));
     assert.equal((await t.exec('echo warm', T)).stdout, 'warm\n');
     const marker = join(dir, 'mid-command-running');
-    const running = t.exec(`touch ${marker}; sleep 20`, T);
-    await until(() => existsSync(marker), 5000);
+    const running = t.exec(`echo $$ > ${marker}; exec sleep 20`, T);
+    await until(() => existsSync(marker) && readFileSync(marker, 'utf8').endsWith('\n'), 5000);
     for (const pid of s.connectionPids()) process.kill(pid, 'SIGKILL');
     await assert.rejects(running, (e) => e instanceof ConnectError && /while a command was running/.test(e.message));
     // The host is unreachable from now on: no silent reconnect after a mid-command drop.
     await assert.rejects(t.exec('true', T), (e) => e instanceof ConnectError);
+    process.kill(Number(readFileSync(marker, 'utf8')), 'SIGKILL'); // the orphaned task itself (we know its PID)
   });
 });
 

@@ -56,8 +56,15 @@ export interface PruneScriptReport {
   killed: Array<{ pid: number; path: string }>;
 }
 
-/** Processes of the runtime itself: only a crio restart (or its cleanup) frees the cgroups they hold. */
-const RUNTIME_COMMS = new Set(['crio', 'conmon', 'crun', 'runc']);
+/**
+ * crio itself (comm or argv[0]), as the classifier judges it: only a crio restart frees what it holds, and it is
+ * never killed. conmon is an ordinary straggler (it outlives crio restarts; killing a confirmed orphan's conmon frees it).
+ */
+export function isCrioProcess(p: { comm: string; cmdline: string }): boolean {
+  if (p.comm === 'crio') return true;
+  const argv0 = p.cmdline.split(' ')[0] ?? '';
+  return argv0 === 'crio' || argv0.endsWith('/crio');
+}
 
 export function parsePruneOutput(stdout: string, mark: string): PruneScriptReport {
   const rep: PruneScriptReport = {
@@ -207,7 +214,7 @@ export function withKillable(c: Classification): { c: Classification; killPaths:
   const status = new Map<string, LeakedCgroup['status']>();
   for (const l of c.leaked) {
     let s = l.status;
-    if (s === 'busy' && l.pids.every((p) => p.state !== 'D' && !RUNTIME_COMMS.has(p.comm))) {
+    if (s === 'busy' && l.pids.every((p) => p.state !== 'D' && !isCrioProcess(p))) {
       s = 'removable';
       killPaths.add(l.path);
     }
@@ -227,7 +234,12 @@ export function withKillable(c: Classification): { c: Classification; killPaths:
     if ((children.get(l.path) ?? []).every((d) => status.get(d) === 'removable')) status.set(l.path, 'removable');
   }
   const leaked = c.leaked.map((l) => (status.get(l.path) === l.status ? l : { ...l, status: status.get(l.path)! }));
-  return { c: { ...c, leaked }, killPaths };
+  // planPrune reads the per-dir decisions
+  const dirs = c.dirs.map((d) => {
+    const s = status.get(d.path);
+    return s !== undefined && s !== d.status ? { ...d, status: s } : d;
+  });
+  return { c: { ...c, leaked, dirs }, killPaths };
 }
 
 export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
@@ -364,7 +376,7 @@ export function composeResult(
     const holders = (rep?.holders ?? []).filter((h) => h.dir === f || h.dir.startsWith(f + '/'));
     if (holders.length > 0) {
       const pids = [...new Set(holders.map((h) => h.pid))].map((pid) => rep!.procs.get(pid) ?? { pid, state: '?', comm: '', cmdline: '' });
-      const status = pids.some((x) => x.state === 'D') ? 'reboot_required' : pids.some((x) => RUNTIME_COMMS.has(x.comm)) ? 'restart_needed' : 'busy';
+      const status = pids.some((x) => x.state === 'D') ? 'reboot_required' : pids.some(isCrioProcess) ? 'restart_needed' : 'busy';
       busy.push({ path: f, pids, status });
       continue;
     }
@@ -375,7 +387,7 @@ export function composeResult(
   const restartNeeded = busy.some((b) => b.status === 'restart_needed');
   const rebootRequired = busy.some((b) => b.status === 'reboot_required');
   const wouldRemove = rep?.wouldRemove ?? [];
-  const deferred = plan.skipped;
+  const deferred = plan.skipped.filter((s) => s.reason.startsWith('max_removals'));
 
   const counts = {
     leaked: c.counts.total,
@@ -386,7 +398,7 @@ export function composeResult(
     too_young: tooYoung.size,
     vanished: vanished.size,
     refused: refused.length,
-    skipped: deferred.length,
+    deferred: deferred.length,
     killed: rep?.killed.length ?? 0,
   };
   const changed = ctx.check ? wouldRemove.length > 0 : removed.length > 0;
@@ -401,7 +413,8 @@ export function composeResult(
     too_young: [...tooYoung],
     vanished: [...vanished],
     refused,
-    skipped: deferred,
+    deferred,
+    skipped: plan.skipped,
     killed: rep?.killed ?? [],
     restart_needed: restartNeeded,
     reboot_required: rebootRequired,
@@ -419,7 +432,7 @@ function pruneMessage(res: ModuleResult, n: Record<string, number>, busy: BusyRe
   if (n.too_young) parts.push(`${n.too_young} younger than min_age kept`);
   if (n.vanished) parts.push(`${n.vanished} vanished before we got there`);
   if (n.refused) parts.push(`${n.refused} refused at the re-check`);
-  if (n.skipped) parts.push(`${n.skipped} left for the next run (max_removals)`);
+  if (n.deferred) parts.push(`${n.deferred} left for the next run (max_removals)`);
   if (n.killed) parts.push(`killed ${n.killed} straggler processes`);
   if (busy.length) {
     const who = busy

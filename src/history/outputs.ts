@@ -1,0 +1,108 @@
+/**
+ * One sink for everything built from node facts: the history database, `--metrics-file` and `--report-html`.
+ * It keeps the run's (redacted) events, derives the facts once on close, records them, then writes the files,
+ * so the page's history curves include this run.
+ */
+import type { EventSink, RunEvent } from '../report/events.js';
+import type { Redactor } from '../report/redact.js';
+import { writeFileAtomic } from '../report/files.js';
+import { writeMetricsFile } from '../report/metrics.js';
+import { buildHtmlData, renderHtmlReport } from '../report/html/report.js';
+import { moduleBase, nodeFacts, type RunFacts } from './node-facts.js';
+import { defaultStateDbPath, openHistory, queryHistory, recordRun, type NodeHistory } from './db.js';
+import { errorMessage } from '../errors.js';
+
+/** How far back the HTML report draws each node's curve. */
+export const HTML_HISTORY_DAYS = 30;
+
+export interface FactsOutputOptions {
+  /** `run` or `scan` (stored with the run). */
+  command: string;
+  metricsFile?: string;
+  reportHtml?: string;
+  /** History database path; undefined: no history. */
+  stateDb?: string;
+  redactor: Redactor;
+  /** History problems never fail a run: they are reported here. */
+  warn: (message: string) => void;
+  /** Epoch seconds (tests pin it). */
+  now?: () => number;
+}
+
+/** Modules whose full results the facts need; other results are kept as status + msg only. */
+const KEEP = new Set(['cgroup_scan', 'cgroup_prune', 'crio_restart']);
+
+export class FactsSink implements EventSink {
+  private readonly events: RunEvent[] = [];
+  private facts: RunFacts | undefined;
+  constructor(private readonly opts: FactsOutputOptions) {}
+
+  handle(raw: RunEvent): void {
+    const ev = this.opts.redactor.event(raw);
+    if (ev.kind === 'task_result' && !KEEP.has(moduleBase(ev.module))) {
+      const msg = typeof ev.result.msg === 'string' ? ev.result.msg : undefined;
+      this.events.push({ ...ev, result: { status: ev.result.status, ...(msg !== undefined ? { msg } : {}) } });
+      return;
+    }
+    this.events.push(ev);
+  }
+
+  /** The facts of the run so far. */
+  runFacts(): RunFacts {
+    return (this.facts ??= nodeFacts(this.events));
+  }
+
+  async close(): Promise<void> {
+    const run = this.runFacts();
+    const now = this.opts.now?.() ?? Math.round(Date.now() / 1000);
+    let history: NodeHistory[] | null = null;
+    if (this.opts.stateDb !== undefined) history = this.recordHistory(run, now);
+    if (this.opts.metricsFile) await writeMetricsFile(this.opts.metricsFile, run);
+    if (this.opts.reportHtml) {
+      const data = buildHtmlData(run, history, { command: this.opts.command, now });
+      await writeFileAtomic(this.opts.reportHtml, renderHtmlReport(data));
+    }
+  }
+
+  private recordHistory(run: RunFacts, now: number): NodeHistory[] | null {
+    const path = this.opts.stateDb!;
+    try {
+      const db = openHistory(path);
+      try {
+        recordRun(db, run, { command: this.opts.command, now });
+        if (!this.opts.reportHtml) return null;
+        return queryHistory(db, { since: now - HTML_HISTORY_DAYS * 86_400, nodes: run.nodes.map((n) => n.node) });
+      } finally {
+        db.close();
+      }
+    } catch (e) {
+      this.opts.warn(`history not recorded (${path}): ${errorMessage(e)}`);
+      return null;
+    }
+  }
+}
+
+/** The options `run` and `scan` share. */
+export interface FactsArgs {
+  'metrics-file'?: string;
+  'report-html'?: string;
+  'state-db'?: string;
+  /** false with --no-history */
+  history?: boolean;
+}
+
+export const factsCliOptions = {
+  'metrics-file': { type: 'string', describe: "write Prometheus metrics here (node_exporter textfile collector: a *.prom file in its directory)" },
+  'report-html': { type: 'string', describe: 'write a self-contained HTML report with charts here' },
+  'state-db': { type: 'string', describe: 'history database (default $XDG_STATE_HOME/nodesweep/history.db)' },
+  history: { type: 'boolean', default: true, describe: 'record per-node facts in the history database (--no-history: do not)' },
+} as const;
+
+/** The facts sink for a `run`/`scan` command line. */
+export function factsSinkFor(a: FactsArgs, command: string, redactor: Redactor, warn: (m: string) => void): FactsSink {
+  const opts: FactsOutputOptions = { command, redactor, warn };
+  if (a['metrics-file']) opts.metricsFile = a['metrics-file'];
+  if (a['report-html']) opts.reportHtml = a['report-html'];
+  if (a.history !== false) opts.stateDb = a['state-db'] ?? defaultStateDbPath();
+  return new FactsSink(opts);
+}

@@ -40,6 +40,8 @@ export interface CrictlStub {
   setMode(mode: StubMode): void;
   /** Run `script` (sh) once, right before answering the Nth `pods` call (1-based, counted over all `pods` calls). */
   onPodsCall(n: number, script: string): void;
+  /** From the Nth `pods` call on, answer with this state instead (prepared now, swapped in by a hook). */
+  stageState(n: number, pods: StubPod[], containers: StubContainer[]): void;
   /** Every argv the stub was called with, one string per call. */
   calls(): string[];
 }
@@ -161,6 +163,16 @@ esac
 `;
 }
 
+const CREATED = BigInt(Date.now() - 3_600_000) * 1_000_000n;
+
+/** crictl prints 2-space indented JSON; the -q forms one id per line. */
+function writeState(dir: string, pods: StubPod[], containers: StubContainer[]): void {
+  writeFileSync(join(dir, 'pods.json'), JSON.stringify({ items: pods.map((p, i) => podJson(p, CREATED + BigInt(i) * NS)) }, null, 2) + '\n');
+  writeFileSync(join(dir, 'ps.json'), JSON.stringify({ containers: containers.map((c, i) => containerJson(c, CREATED + BigInt(i) * NS)) }, null, 2) + '\n');
+  writeFileSync(join(dir, 'pods.q'), pods.map((p) => p.id + '\n').join(''));
+  writeFileSync(join(dir, 'ps.q'), containers.map((c) => c.id + '\n').join(''));
+}
+
 export function createCrictlStub(dir: string): CrictlStub {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'crictl');
@@ -169,22 +181,23 @@ export function createCrictlStub(dir: string): CrictlStub {
   writeFileSync(join(dir, 'mode'), 'ok\n');
   writeFileSync(join(dir, 'info.json'), JSON.stringify(INFO, null, 2) + '\n');
   writeFileSync(join(dir, 'calls.log'), '');
-  const created = BigInt(Date.now() - 3_600_000) * 1_000_000n;
   const stub: CrictlStub = {
     path,
     dir,
     setState(pods, containers) {
-      // crictl prints 2-space indented JSON; the ids in the -q forms one per line
-      writeFileSync(join(dir, 'pods.json'), JSON.stringify({ items: pods.map((p, i) => podJson(p, created + BigInt(i) * NS)) }, null, 2) + '\n');
-      writeFileSync(join(dir, 'ps.json'), JSON.stringify({ containers: containers.map((c, i) => containerJson(c, created + BigInt(i) * NS)) }, null, 2) + '\n');
-      writeFileSync(join(dir, 'pods.q'), pods.map((p) => p.id + '\n').join(''));
-      writeFileSync(join(dir, 'ps.q'), containers.map((c) => c.id + '\n').join(''));
+      writeState(dir, pods, containers);
     },
     setMode(mode) {
       writeFileSync(join(dir, 'mode'), mode + '\n');
     },
     onPodsCall(n, script) {
       writeFileSync(join(dir, `hook.${n}`), script);
+    },
+    stageState(n, pods, containers) {
+      const alt = join(dir, `state.${n}`);
+      mkdirSync(alt, { recursive: true });
+      writeState(alt, pods, containers);
+      stub.onPodsCall(n, `cp '${alt}'/* '${dir}'/\n`);
     },
     calls() {
       const f = join(dir, 'calls.log');

@@ -456,7 +456,7 @@ export function buildNode(spec: NodeSpec): BuiltNode {
 }
 
 /** What crictl reports for these pods: runtime pods and every known container/sandbox. */
-function crictlState(pods: BuiltPod[]): [StubPod[], StubContainer[]] {
+export function crictlState(pods: BuiltPod[]): [StubPod[], StubContainer[]] {
   const sp: StubPod[] = [];
   const sc: StubContainer[] = [];
   for (const p of pods) {
@@ -492,4 +492,51 @@ export function dirExists(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+export interface Expectation {
+  /** Leaked dirs a prune must remove (empty, old, unknown to everyone). */
+  removable: string[];
+  /** Leaked dirs that hold a process, or are above one: a prune must leave them. */
+  held: string[];
+  /** Dirs of live or terminating pods and known containers: a prune must never remove them. */
+  live: string[];
+}
+
+/**
+ * What a correct prune does to a built node, derived from the spec alone (not from the classifier):
+ * a pod nobody knows is leaked with everything under it; under a runtime pod the unknown containers are leaked;
+ * a terminating pod is untouched. Leaks holding a process, and their pod slice, stay.
+ */
+export function expectations(node: BuiltNode, opts: { youngPods?: Set<string> } = {}): Expectation {
+  const removable: string[] = [];
+  const held: string[] = [];
+  const live: string[] = [];
+  // The bogus v2 pids/ tree never holds processes: its dirs go with the pod, not with the processes.
+  const bogus = (d: string) => node.mode === 'v2' && d.startsWith(node.root + '/pids/');
+  const keep = (dirs: string[], young: boolean) => {
+    for (const d of dirs) (bogus(d) && !young ? removable : held).push(d);
+  };
+  for (const p of node.pods) {
+    const young = opts.youngPods?.has(p.uid) ?? false;
+    const podKnown = p.live === 'runtime' || p.containers.some((c) => c.known);
+    if (p.live === 'kubelet-only' && !podKnown) {
+      live.push(...p.dirs, ...p.containers.flatMap((c) => c.dirs));
+      continue;
+    }
+    const leakedContainers = p.containers.filter((c) => !c.known);
+    for (const c of p.containers) {
+      if (c.known) live.push(...c.dirs);
+      else if (c.pid !== undefined || young) keep(c.dirs, young);
+      else removable.push(...c.dirs);
+    }
+    if (podKnown) {
+      live.push(...p.dirs);
+    } else if (p.pid !== undefined || leakedContainers.some((c) => c.pid !== undefined) || young) {
+      keep(p.dirs, young);
+    } else {
+      removable.push(...p.dirs);
+    }
+  }
+  return { removable, held, live };
 }

@@ -1,0 +1,112 @@
+/**
+ * cgroup_scan / cgroup_prune results shaped as src/cgroup/types.ts describes them (LeakedCgroup, BusyCgroup,
+ * HealthFacts), for the report and history tests. Paths follow reference section 1 (systemd driver, v1).
+ */
+import type { LeakKind } from '../../src/cgroup/types.js';
+
+let seq = 0;
+const hex = (n: number) => n.toString(16).padStart(64, '0');
+const uid = (n: number) => `0000${n.toString(16).padStart(4, '0')}-1111-2222-3333-444455556666`;
+
+export interface Leak {
+  path: string;
+  kind: LeakKind;
+  status: 'removable' | 'busy' | 'restart_needed' | 'reboot_required' | 'too_young';
+}
+
+/** `n` leaks of a kind under a BestEffort pod slice in the memory controller. */
+export function leaks(kind: LeakKind, n: number, status: Leak['status'] = 'removable'): Leak[] {
+  const out: Leak[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = ++seq;
+    const u = uid(id).replace(/-/g, '_');
+    const slice = `/sys/fs/cgroup/memory/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${u}.slice`;
+    const path =
+      kind === 'pod' ? slice : kind === 'container' ? `${slice}/crio-${hex(id)}.scope` : kind === 'conmon' ? `${slice}/crio-conmon-${hex(id)}.scope` : kind === 'sandbox' ? `${slice}/crio-${hex(id)}` : `${slice}/crio-${hex(id)}.scope/container`;
+    out.push({ path, kind, status });
+  }
+  return out;
+}
+
+export interface Health {
+  crio?: number | null;
+  system?: number | null;
+  cpu?: number | null;
+  numCgroups?: Record<string, number>;
+  dying?: number | null;
+}
+
+function health(h: Health) {
+  return {
+    num_cgroups: h.numCgroups ?? { memory: 120, pids: 118, cpu: 119 },
+    nr_descendants: null,
+    nr_dying_descendants: h.dying ?? null,
+    system_slice_memory_bytes: h.system ?? null,
+    crio_memory_bytes: h.crio ?? null,
+    kubelet_cpu_cores: h.cpu ?? null,
+    crio_version: 'crio version 1.24.1',
+    kubelet_version: 'Kubernetes v1.24.6',
+    crio_version_leaking: true,
+    kubelet_log_counts: null,
+    kubelet_only_pods: [],
+  };
+}
+
+function byKind(ls: Leak[]): Record<LeakKind, number> {
+  const c: Record<LeakKind, number> = { pod: 0, container: 0, conmon: 0, sandbox: 0, nested: 0 };
+  for (const l of ls) c[l.kind]++;
+  return c;
+}
+
+function leakedEntries(ls: Leak[]) {
+  return ls.map((l) => ({
+    path: l.path,
+    kind: l.kind,
+    pod_uid: null,
+    container_id: null,
+    hierarchy: 'memory',
+    age_s: 3600,
+    populated: l.status !== 'removable' && l.status !== 'too_young',
+    bogus_pids_tree: false,
+    status: l.status,
+    pids: l.status === 'removable' || l.status === 'too_young' ? [] : [{ pid: 4242, state: l.status === 'reboot_required' ? 'D' : 'S', cmdline: 'sleep 1000', comm: 'sleep' }],
+  }));
+}
+
+const held = (ls: Leak[]) => ls.filter((l) => l.status === 'busy' || l.status === 'restart_needed' || l.status === 'reboot_required');
+
+export function scanResult(ls: Leak[], h: Health = {}): Record<string, unknown> {
+  return {
+    changed: false,
+    cgroup_mode: 'v1',
+    leaked: leakedEntries(ls),
+    counts: { total: ls.length, by_kind: byKind(ls), by_hierarchy: { memory: ls.length }, bogus_pids_tree: 0 },
+    live_pods: ['aaaa-live'],
+    restart_needed: ls.filter((l) => l.status === 'restart_needed').map((l) => l.path),
+    reboot_required: ls.filter((l) => l.status === 'reboot_required').map((l) => l.path),
+    health: health(h),
+  };
+}
+
+/** A prune that re-collected `ls` and removed the removable ones (none in check mode). */
+export function pruneResult(ls: Leak[], h: Health = {}, opts: { check?: boolean; refused?: { path: string; reason: string }[] } = {}): Record<string, unknown> {
+  const removable = ls.filter((l) => l.status === 'removable').map((l) => l.path);
+  return {
+    changed: !opts.check && removable.length > 0,
+    cgroup_mode: 'v1',
+    leaked: leakedEntries(ls),
+    counts: { total: ls.length, by_kind: byKind(ls), by_hierarchy: { memory: ls.length }, bogus_pids_tree: 0 },
+    removed: opts.check ? [] : removable,
+    ...(opts.check ? { would_remove: removable } : {}),
+    busy: held(ls).map((l) => ({ path: l.path, status: l.status, pids: [{ pid: 4242, state: l.status === 'reboot_required' ? 'D' : 'S', cmdline: 'sleep 1000', comm: 'sleep' }] })),
+    too_young: ls.filter((l) => l.status === 'too_young').map((l) => l.path),
+    vanished: [],
+    refused: opts.refused ?? [],
+    restart_needed: ls.filter((l) => l.status === 'restart_needed').map((l) => l.path),
+    reboot_required: ls.filter((l) => l.status === 'reboot_required').map((l) => l.path),
+    health: health(h),
+  };
+}
+
+export const GIB = 1024 ** 3;
+export const MIB = 1024 ** 2;

@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import type { EventBus } from '../report/events.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import type { Transport } from '../transport/types.js';
+import type { KubeAccess } from '../kube/access.js';
 
 export type HostKeyChecking = 'strict' | 'accept-new' | 'off';
 
@@ -33,6 +34,10 @@ export interface RunOptions {
   /** -c; default: per host ansible_connection, else ssh */
   connection?: 'ssh' | 'local';
   verbosity: number;
+  /** --kubeconfig (else KUBECONFIG, ~/.kube/config, in-cluster) for the kube_* modules. */
+  kubeconfig?: string;
+  /** --context: the kubeconfig context to use. */
+  kubeContext?: string;
 }
 
 export const DEFAULT_FORKS = 50;
@@ -52,4 +57,6 @@ export interface RunContext {
   transports: TransportFactory;
   /** Aborted on Ctrl-C / SIGTERM: no new task starts, running commands are killed, connections closed. */
   signal: AbortSignal;
+  /** Kubernetes access for the kube_* modules (client created on first use, held Leases). */
+  kube?: KubeAccess;
 }

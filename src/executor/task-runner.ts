@@ -598,6 +598,7 @@ class OneTask {
       };
       if (become) mctx.become = become;
       if (environment) mctx.environment = environment;
+      if (ctx.kube) mctx.kube = ctx.kube;
 
       const running = def.run(params, mctx);
       running.catch(() => undefined); // a late rejection after a timeout must not go unhandled

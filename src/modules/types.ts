@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { Logger } from 'winston';
 import type { BecomeSpec, Transport } from '../transport/types.js';
+import type { KubeAccess } from '../kube/access.js';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 
@@ -44,6 +45,8 @@ export interface ModuleContext {
   verbosity?: number;
   /** Optional: the task's `environment:`; remote modules pass it to `transport.exec` as `env`. */
   environment?: Record<string, string>;
+  /** Optional: the run's Kubernetes access (kube_* modules); absent when the run has none. */
+  kube?: KubeAccess;
 }
 
 export interface ModuleDefinition<P = any> {

@@ -71,6 +71,8 @@ else
   ns_dirlister=none
 fi
 printf '@@dirlister %s\n' "$ns_dirlister"
+# GNU grep -r --include reads every cgroup.procs of a tree in one process; else find -exec grep {} + batches
+if grep -r -H --include=cgroup.procs -e x /dev/null >/dev/null 2>&1; [ $? -eq 1 ]; then ns_grep_r=1; else ns_grep_r=0; fi
 
 ns_all_pids=''
 ns_v1_memory=''
@@ -113,7 +115,12 @@ ns_hierarchy() {
     # cgroup.procs lists the thread-group id of every task in the cgroup (also on v1, where one thread of a
     # process may sit in another cgroup than its leader), so `tasks` adds nothing for "is it empty".
     # v2 cgroup.events `populated` covers the whole subtree.
-    ns_p=$(find "$@" \( -name cgroup.procs -o -name cgroup.events \) -type f -exec grep -H -e '^[0-9]' -e '^populated' {} + 2>/dev/null)
+    if [ "$ns_grep_r" = 1 ]; then
+      # one process however many dirs (find -exec {} + would add a grep per ~128 KiB of paths)
+      ns_p=$(grep -r -H --include=cgroup.procs --include=cgroup.events -e '^[0-9]' -e '^populated' "$@" 2>/dev/null)
+    else
+      ns_p=$(find "$@" \( -name cgroup.procs -o -name cgroup.events \) -type f -exec grep -H -e '^[0-9]' -e '^populated' {} + 2>/dev/null)
+    fi
     ns_rc=$?
     if [ -n "$ns_p" ]; then
       printf '%s\n' "$ns_p"

@@ -10,6 +10,7 @@ import yargs from 'yargs';
 import { ExitCode, NodesweepError, UsageError } from '../errors.js';
 import { runCommand, type RunCommandArgs } from './run-command.js';
 import { inventoryCommand } from './inventory-command.js';
+import { scanCommand, type ScanCommandArgs } from './scan-command.js';
 
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean };
@@ -69,6 +70,32 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       },
     )
     .command(
+      'scan',
+      'scan nodes for leaked pod cgroups: one row per node (leaked by kind, busy, crio memory, kubelet CPU, num_cgroups, verdict)',
+      (y) =>
+        y
+          .option('inventory', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'inventory file, directory or host list "a,b,"; repeatable' })
+          .option('limit', { alias: 'l', type: 'string', describe: 'further limit hosts with a pattern (or @retryfile)' })
+          .option('forks', { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' })
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON for machines instead of the table' })
+          .option('min-age', { type: 'string', describe: 'grace period before a leak counts as removable (default 5m, or nodesweep_min_age)' })
+          .option('extra-vars', { alias: 'e', type: 'string', array: true, default: [], describe: 'KEY=VALUE, a JSON/YAML mapping, or @file; repeatable' })
+          .option('become-user', { type: 'string', describe: 'user to become (default root)' })
+          .option('ask-become-pass', { alias: 'K', type: 'boolean', default: false, describe: 'prompt for the sudo password (never echoed or logged)' })
+          .options(connectionOptions)
+          .option('task-timeout', { type: 'number', default: 300, describe: 'seconds before a remote command is killed' })
+          .option('verbose', { alias: 'v', type: 'count', describe: 'more output' })
+          .check((a) => {
+            if (!Number.isInteger(a.forks) || a.forks < 1) throw new UsageError('--forks must be a whole number >= 1');
+            if (!(a['task-timeout'] > 0)) throw new UsageError('--task-timeout must be a number of seconds > 0');
+            if (!(a['connect-timeout'] > 0)) throw new UsageError('--connect-timeout must be a number of seconds > 0');
+            return true;
+          }),
+      async (a) => {
+        exitCode = await scanCommand(a as unknown as ScanCommandArgs, io);
+      },
+    )
+    .command(
       'inventory',
       'show an inventory as Ansible sees it (--list JSON or --graph)',
       (y) =>
@@ -88,7 +115,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         );
       },
     )
-    .demandCommand(1, 'give a command: run or inventory')
+    .demandCommand(1, 'give a command: run, scan or inventory')
     .strict()
     .help()
     .alias('help', 'h')

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import winston from 'winston';
 import { ExitCode, UsageError } from '../errors.js';
-import { EventBus } from '../report/events.js';
+import { EventBus, type EventSink } from '../report/events.js';
 import type { RunContext, RunOptions, HostKeyChecking } from '../executor/context.js';
 import { loadInventory } from '../inventory/load.js';
 import { hostVars } from '../inventory/vars.js';
@@ -83,7 +83,14 @@ export async function buildRunOptions(a: RunCommandArgs): Promise<RunOptions> {
   return options;
 }
 
-export async function runCommand(a: RunCommandArgs, io: CliIo): Promise<number> {
+/** What a command built on `run` (e.g. `scan`) adds: its own event sinks, and no console transcript. */
+export interface RunHooks {
+  sinks?: EventSink[];
+  /** Leave the console sink out (the caller prints its own view of the results). */
+  quietConsole?: boolean;
+}
+
+export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks = {}): Promise<number> {
   const options = await buildRunOptions(a);
   const modules = builtinModules();
   // Validate everything before any connection opens: inventory, playbook, every module's parameters.
@@ -105,14 +112,17 @@ export async function runCommand(a: RunCommandArgs, io: CliIo): Promise<number> 
   );
 
   const events = new EventBus();
-  events.add(
-    new ConsoleSink(io.stdout, {
-      verbosity: options.verbosity,
-      isTTY: Boolean(io.stdout.isTTY),
-      color: Boolean(io.stdout.isTTY) && process.env.NO_COLOR === undefined,
-      redactor,
-    }),
-  );
+  if (!hooks.quietConsole) {
+    events.add(
+      new ConsoleSink(io.stdout, {
+        verbosity: options.verbosity,
+        isTTY: Boolean(io.stdout.isTTY),
+        color: Boolean(io.stdout.isTTY) && process.env.NO_COLOR === undefined,
+        redactor,
+      }),
+    );
+  }
+  for (const s of hooks.sinks ?? []) events.add(s);
   if (a['report-json']) {
     events.add(new JsonReportSink(a['report-json'], { playbook: a.playbook, redactor }));
     events.add(new RetryFileSink(retryPathFor(a['report-json'])));

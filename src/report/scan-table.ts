@@ -92,8 +92,10 @@ export function scanRows(sink: Pick<ScanResultSink, 'results' | 'problems' | 'ho
       crio_version_leaking: typeof s.crio_version_leaking === 'boolean' ? s.crio_version_leaking : null,
       cgroup_mode: str(r.cgroup_mode),
       live_pods: Array.isArray(r.live_pods) ? r.live_pods.length : null,
-      reason: r.status === 'failed' ? String(r.msg ?? 'scan failed') : str(s.reason),
+      reason: str(s.reason) ?? (r.status === 'failed' ? String(r.msg ?? 'scan failed') : null),
     };
+    // an unknown verdict has no figures to trust (fail closed): show none
+    if (row.verdict === 'unknown') Object.assign(row, { leaked: null, leaked_by_kind: null, busy: null, too_young: null });
     if (r.status === 'failed' && row.verdict !== 'unknown') row.verdict = 'failed';
     return row;
   });
@@ -132,7 +134,7 @@ export function formatScanTable(rows: ScanTableRow[]): string {
 }
 
 function note(r: ScanTableRow): string {
-  if (r.reason) return r.reason.split('\n')[0]!.slice(0, 120);
+  if (r.reason) return r.reason.split('\n')[0]!.slice(0, 240);
   const parts: string[] = [];
   if (r.crio_version_leaking) parts.push(`crio ${r.crio_version ?? '?'} leaks`);
   if (r.too_young) parts.push(`${r.too_young} too young`);

@@ -11,6 +11,11 @@ import { failModule } from './fail.js';
 import { systemdServiceModule } from './systemd_service.js';
 import { cgroupScanModule } from './cgroup_scan.js';
 import { cgroupPruneModule } from './cgroup_prune.js';
+import { kubeLockModule } from './kube_lock.js';
+import { kubeCordonModule, kubeUncordonModule } from './kube_cordon.js';
+import { kubeDrainModule } from './kube_drain.js';
+import { kubeWaitReadyModule } from './kube_wait_ready.js';
+import { crioRestartModule } from './crio_restart.js';
 
 export function builtinModules(): ModuleRegistry {
   const reg = new ModuleRegistry();
@@ -25,6 +30,12 @@ export function builtinModules(): ModuleRegistry {
     systemdServiceModule(),
     cgroupScanModule(),
     cgroupPruneModule(),
+    kubeLockModule(),
+    kubeCordonModule(),
+    kubeUncordonModule(),
+    kubeDrainModule(),
+    kubeWaitReadyModule(),
+    crioRestartModule(),
   ];
   for (const d of defs) reg.register(d);
   return reg;

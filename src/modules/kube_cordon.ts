@@ -1,0 +1,69 @@
+/**
+ * `kube_cordon` / `kube_uncordon`: mark the host's node unschedulable and record that nodesweep did it (and
+ * whether it already was); uncordon undoes only nodesweep's own cordon, so an admin's cordon stays.
+ */
+import { z } from 'zod';
+import type { ModuleDefinition, ModuleResult } from './types.js';
+import { applyNodeChange, CORDONED_AT, CORDONED_BY, WAS_UNSCHEDULABLE, decideCordon, decideUncordon } from '../kube/cordon.js';
+import { kubeAccess, kubeRun, nodeName } from './kube_common.js';
+
+export const kubeCordonSchema = z.object({ node: z.string().min(1).optional() }).strict();
+export type KubeCordonParams = z.infer<typeof kubeCordonSchema>;
+
+export function kubeCordonModule(): ModuleDefinition<KubeCordonParams> {
+  return {
+    name: 'kube_cordon',
+    aliases: ['nodesweep.kube_cordon'],
+    schema: kubeCordonSchema,
+    controllerOnly: true,
+    supportsCheckMode: true,
+    async run(p, ctx) {
+      const node = nodeName(ctx, p.node);
+      return kubeRun(ctx, async () => {
+        const client = kubeAccess(ctx).client();
+        const r = await applyNodeChange(client, node, (n) => decideCordon(n, new Date()), { check: ctx.check, signal: ctx.signal });
+        const res: ModuleResult = {
+          status: r.changed ? 'changed' : 'ok',
+          changed: r.changed,
+          node,
+          msg: ctx.check && r.changed ? `would cordon: ${r.msg}` : r.msg,
+          unschedulable: ctx.check ? r.node.unschedulable : r.unschedulable,
+          was_unschedulable: r.wasUnschedulable,
+          annotations: pick(r.node.annotations),
+        };
+        return res;
+      });
+    },
+  };
+}
+
+export function kubeUncordonModule(): ModuleDefinition<KubeCordonParams> {
+  return {
+    name: 'kube_uncordon',
+    aliases: ['nodesweep.kube_uncordon'],
+    schema: kubeCordonSchema,
+    controllerOnly: true,
+    supportsCheckMode: true,
+    async run(p, ctx) {
+      const node = nodeName(ctx, p.node);
+      return kubeRun(ctx, async () => {
+        const client = kubeAccess(ctx).client();
+        const r = await applyNodeChange(client, node, decideUncordon, { check: ctx.check, signal: ctx.signal });
+        return {
+          status: r.changed ? 'changed' : 'ok',
+          changed: r.changed,
+          node,
+          msg: ctx.check && r.changed ? `would uncordon: ${r.msg}` : r.msg,
+          unschedulable: ctx.check ? r.node.unschedulable : r.unschedulable,
+          was_unschedulable: r.wasUnschedulable,
+        };
+      });
+    },
+  };
+}
+
+function pick(a: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of [CORDONED_BY, WAS_UNSCHEDULABLE, CORDONED_AT]) if (a[k] !== undefined) out[k] = a[k];
+  return out;
+}

@@ -5,38 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { UsageError, errorMessage } from '../errors.js';
-
-/** Split like a POSIX shell does for simple words and quotes (no expansion). */
-export function shellSplit(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  let quote: '"' | "'" | null = null;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote) {
-      if (c === quote) quote = null;
-      else if (c === '\\' && quote === '"' && i + 1 < s.length && '"\\$`'.includes(s[i + 1]!)) cur += s[++i];
-      else cur += c;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < s.length) {
-      cur += s[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (quote) throw new UsageError(`unterminated ${quote} quote in: ${s}`);
-  if (inWord) out.push(cur);
-  return out;
-}
+import { shlexSplit, ShlexError } from '../util/shlex.js';
 
 function asMapping(value: unknown, source: string): Record<string, unknown> {
   if (value === null || value === undefined) return {};
@@ -58,7 +27,14 @@ export function parseExtraVarsArg(arg: string): Record<string, unknown> {
     }
   }
   const vars: Record<string, unknown> = {};
-  for (const token of shellSplit(trimmed)) {
+  let tokens: string[];
+  try {
+    tokens = shlexSplit(trimmed);
+  } catch (e) {
+    if (e instanceof ShlexError) throw new UsageError(`-e ${arg}: ${e.message}`);
+    throw e;
+  }
+  for (const token of tokens) {
     const eq = token.indexOf('=');
     if (eq <= 0) throw new UsageError(`-e ${arg}: expected KEY=VALUE, a JSON/YAML mapping, or @file`);
     vars[token.slice(0, eq)] = token.slice(eq + 1);

@@ -5,7 +5,8 @@
 import { InventoryError, errorMessage } from '../errors.js';
 import { expandHostPattern } from './hostpattern.js';
 import { addChild, addGroup, addHost, emptyInventory, finalizeInventory, setGroupVar } from './model.js';
-import { parsePythonValue, shlexSplit } from './pyliteral.js';
+import { parsePythonValue } from './pyliteral.js';
+import { shlexSplit } from '../util/shlex.js';
 import type { Inventory } from './types.js';
 
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/u;

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import type { ModuleDefinition } from './types.js';
 import { shQuote } from '../transport/types.js';
-import { ShlexError, loadScript, shlexSplit } from './common.js';
+import { loadScript } from './common.js';
+import { ShlexError, shlexSplit } from '../util/shlex.js';
 import { runCommand } from './run_command.js';
 
 export const commandSchema = z

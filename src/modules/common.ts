@@ -34,60 +34,6 @@ export function splitLines(s: string): string[] {
   return lines;
 }
 
-export class ShlexError extends Error {}
-
-/** Split a command line like Python's shlex.split (POSIX mode, no comments). Throws ShlexError. */
-export function shlexSplit(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inToken = false;
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      if (inToken) out.push(cur);
-      cur = '';
-      inToken = false;
-      i++;
-    } else if (c === "'") {
-      const end = s.indexOf("'", i + 1);
-      if (end < 0) throw new ShlexError('No closing quotation');
-      cur += s.slice(i + 1, end);
-      inToken = true;
-      i = end + 1;
-    } else if (c === '"') {
-      inToken = true;
-      i++;
-      for (;;) {
-        if (i >= s.length) throw new ShlexError('No closing quotation');
-        const d = s[i]!;
-        if (d === '"') {
-          i++;
-          break;
-        }
-        // inside double quotes a backslash only escapes '"' and '\' (Python shlex posix rules)
-        if (d === '\\' && (s[i + 1] === '"' || s[i + 1] === '\\')) {
-          cur += s[i + 1];
-          i += 2;
-        } else {
-          cur += d;
-          i++;
-        }
-      }
-    } else if (c === '\\') {
-      if (i + 1 >= s.length) throw new ShlexError('No escaped character');
-      cur += s[i + 1];
-      inToken = true;
-      i += 2;
-    } else {
-      cur += c;
-      inToken = true;
-      i++;
-    }
-  }
-  if (inToken) out.push(cur);
-  return out;
-}
 
 /**
  * Load a remote sh script shipped in src/modules/scripts/.

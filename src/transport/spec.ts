@@ -5,6 +5,7 @@
  *
  * Precedence follows ansible-playbook + OpenSSH: host vars > command-line options > ssh_common_args > ssh config.
  */
+import { shlexSplit } from '../util/shlex.js';
 import { homedir, userInfo } from 'node:os';
 import SSHConfig from 'ssh-config';
 import { ConnectError } from '../errors.js';
@@ -246,42 +247,8 @@ function expandPath(p: string, tokens: Partial<Record<'h' | 'r' | 'u' | 'd', str
   return s;
 }
 
-/** Split a command line like sh does (quotes and backslashes; no expansions). */
-export function shellSplit(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inWord = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === "'") {
-      const end = s.indexOf("'", i + 1);
-      if (end < 0) throw new Error('unterminated single quote');
-      cur += s.slice(i + 1, end);
-      i = end;
-      inWord = true;
-    } else if (c === '"') {
-      i++;
-      for (; i < s.length && s[i] !== '"'; i++) {
-        if (s[i] === '\\' && i + 1 < s.length && '"\\$`'.includes(s[i + 1]!)) i++;
-        cur += s[i];
-      }
-      if (i >= s.length) throw new Error('unterminated double quote');
-      inWord = true;
-    } else if (c === '\\' && i + 1 < s.length) {
-      cur += s[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) out.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(cur);
-  return out;
-}
+/** ssh argument strings are split like a shell line (Python shlex rules). */
+export const shellSplit = (s: string): string[] => shlexSplit(s);
 
 /** ssh options that take an argument (from ssh(1) SYNOPSIS). */
 const SSH_OPTS_WITH_ARG = new Set('BbcDEeFIiJLlmOoPpQRSWw'.split(''));

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePythonValue, pyRepr, pyStr, shlexSplit } from '../../src/inventory/pyliteral.js';
+import { parsePythonValue, pyRepr, pyStr } from '../../src/inventory/pyliteral.js';
+import { shlexSplit } from '../../src/util/shlex.js';
 
 describe('parsePythonValue (ast.literal_eval, string on failure)', () => {
   const cases: [string, unknown][] = [
@@ -88,8 +89,8 @@ describe('shlexSplit (shlex.split(line, comments=True))', () => {
   ];
   for (const [input, expected] of cases) {
     test(JSON.stringify(input), () => {
-      if (expected instanceof Error) assert.throws(() => shlexSplit(input), { message: expected.message });
-      else assert.deepStrictEqual(shlexSplit(input), expected);
+      if (expected instanceof Error) assert.throws(() => shlexSplit(input, true), { message: expected.message });
+      else assert.deepStrictEqual(shlexSplit(input, true), expected);
     });
   }
 });

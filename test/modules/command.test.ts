@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { commandModule } from '../../src/modules/command.js';
-import { ShlexError, shlexSplit } from '../../src/modules/common.js';
+import { ShlexError, shlexSplit } from '../../src/util/shlex.js';
 import { runModule } from './ctx.js';
 
 const command = commandModule();

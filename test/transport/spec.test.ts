@@ -261,7 +261,7 @@ describe('resolveConnectionSpec', () => {
     ['unsupported become method', { ansible_become: true, ansible_become_method: 'su' }, /ansible_become_method=su is not supported/],
     ['not a boolean', { ansible_become: 'maybe' }, /ansible_become must be a boolean/],
     ['unsupported ProxyCommand', { ansible_ssh_common_args: '-o ProxyCommand="corkscrew proxy 8080 %h %p"' }, /ProxyCommand .* is not supported/],
-    ['unterminated quote', { ansible_ssh_common_args: '-o "ProxyJump=x' }, /unterminated double quote/],
+    ['unterminated quote', { ansible_ssh_common_args: '-o "ProxyJump=x' }, /No closing quotation/],
   ];
   for (const [name, vars, re] of bad) {
     test(`rejects ${name} with a ConnectError naming the host`, () => {

@@ -276,12 +276,24 @@ async function runBlock(block: BlockTask, outer: TaskScope, w: Walk): Promise<Wa
     }
     r = await walk(block.rescue, scope, w);
   }
+  if (r === 'stopped' && ctx.signal.aborted && block.always.length > 0) {
+    // Ctrl-C / SIGTERM inside a block: its always: section still runs (uncordon, release a lock), bounded by its
+    // own task timeouts, then the host stops. A second Ctrl-C exits at once (run-command).
+    await walk(block.always, scope, cleanupWalk(w));
+    return 'stopped';
+  }
   if (r === 'unreachable' || r === 'stopped') return r;
   if (block.always.length > 0) {
     const ra = await walk(block.always, scope, w);
     if (ra !== 'ok') return ra;
   }
   return r;
+}
+
+/** The same walk with a run context whose signal is not aborted: for always: sections after an interrupt. */
+function cleanupWalk(w: Walk): Walk {
+  const ctx = { ...w.env.ctx, signal: new AbortController().signal };
+  return { ...w, env: { ...w.env, ctx } };
 }
 
 /** Handlers the host notified, in definition order; a handler may notify later ones. */

@@ -1,0 +1,108 @@
+/**
+ * Ctrl-C / SIGTERM inside a block: the block's always: section still runs (bounded by its own task timeouts),
+ * then the host stops; hosts outside such a block stop at once; the run exits 99.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runPlaybook } from '../../src/executor/run.js';
+import { block, harness, inventory, play, playbook, sh, trail } from './harness.js';
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'nodesweep-intr-'));
+}
+
+describe('interrupt inside a block with always:', () => {
+  test('the always section of an interrupted block runs (nested: inner always, then outer always), then the host stops; exit 99', async () => {
+    const dir = tmp();
+    try {
+      const h = harness();
+      const mark = (name: string) => sh(`echo {{ inventory_hostname }} >> ${dir}/${name}`, { name });
+      setTimeout(() => h.abort.abort('SIGINT'), 400);
+      const t0 = Date.now();
+      const s = await runPlaybook(
+        playbook(
+          play([
+            block(
+              [
+                block([mark('before'), sh('sleep 20', { name: 'drain' }), mark('after-drain')], {
+                  always: [mark('uncordon'), mark('release')],
+                }),
+                mark('after-inner'),
+              ],
+              { always: [mark('outer-always')] },
+            ),
+            mark('after-block'),
+          ]),
+          play([mark('next-play')], { name: 'next' }),
+        ),
+        inventory(2),
+        h.ctx,
+      );
+      assert.ok(Date.now() - t0 < 5000, 'the interrupted command was killed');
+      assert.equal(s.exitCode, 99);
+      assert.equal(s.interrupted, true);
+      for (const host of ['host1', 'host2']) {
+        assert.deepEqual(trail(h.events, host), ['before:changed', 'uncordon:changed', 'release:changed', 'outer-always:changed'], host);
+      }
+      assert.deepEqual(readFileSync(join(dir, 'uncordon'), 'utf8').trim().split('\n').sort(), ['host1', 'host2']);
+      assert.deepEqual(readFileSync(join(dir, 'release'), 'utf8').trim().split('\n').sort(), ['host1', 'host2']);
+      for (const f of ['after-drain', 'after-inner', 'after-block', 'next-play']) assert.equal(existsSync(join(dir, f)), false, `${f} must not run`);
+      const kinds = h.events.map((e) => e.kind);
+      assert.ok(kinds.indexOf('interrupted') > kinds.lastIndexOf('task_result'), 'interrupted is reported after the always tasks');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('interrupted in rescue (the escalation): the rescue block\'s always runs; a host outside any block just stops', async () => {
+    const dir = tmp();
+    try {
+      const h = harness();
+      const mark = (name: string) => sh(`echo {{ inventory_hostname }} >> ${dir}/${name}`, { name });
+      setTimeout(() => h.abort.abort('SIGTERM'), 400);
+      const s = await runPlaybook(
+        playbook(
+          play([
+            block([sh('[ {{ inventory_hostname }} != host1 ] && sleep 20 || exit 1', { name: 'prune' })], {
+              rescue: [block([mark('lock'), sh('sleep 20', { name: 'drain' })], { always: [mark('uncordon'), mark('release')] })],
+            }),
+          ]),
+        ),
+        inventory(2),
+        h.ctx,
+      );
+      assert.equal(s.exitCode, 99);
+      assert.deepEqual(trail(h.events, 'host1'), ['prune:failed', 'lock:changed', 'uncordon:changed', 'release:changed']);
+      // host2 was still in the prune (a block without always: and its rescue never started): it just stops
+      assert.deepEqual(trail(h.events, 'host2'), []);
+      assert.equal(readFileSync(join(dir, 'release'), 'utf8').trim(), 'host1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an always task that hangs is bounded by its own timeout', async () => {
+    const h = harness();
+    setTimeout(() => h.abort.abort('SIGINT'), 300);
+    const t0 = Date.now();
+    const s = await runPlaybook(
+      playbook(play([block([sh('sleep 20', { name: 'work' })], { always: [sh('sleep 30', { name: 'stuck cleanup', timeout: 1 }), sh('true', { name: 'last' })] })])),
+      inventory(1),
+      h.ctx,
+    );
+    assert.ok(Date.now() - t0 < 4000, `took ${Date.now() - t0} ms`);
+    assert.equal(s.exitCode, 99);
+    // a failed always task ends the always section, as it would without the interrupt
+    assert.deepEqual(trail(h.events, 'host1'), ['stuck cleanup:failed']);
+  });
+
+  test('no interrupt: always runs once, as before', async () => {
+    const h = harness();
+    const s = await runPlaybook(playbook(play([block([sh('true', { name: 'a' })], { always: [sh('true', { name: 'b' })] })])), inventory(1), h.ctx);
+    assert.equal(s.exitCode, 0);
+    assert.deepEqual(trail(h.events, 'host1'), ['a:changed', 'b:changed']);
+  });
+});

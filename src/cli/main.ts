@@ -11,6 +11,8 @@ import { ExitCode, NodesweepError, UsageError } from '../errors.js';
 import { runCommand, type RunCommandArgs } from './run-command.js';
 import { inventoryCommand } from './inventory-command.js';
 import { scanCommand, type ScanCommandArgs } from './scan-command.js';
+import { historyCommand, type HistoryCommandArgs } from './history-command.js';
+import { factsCliOptions } from '../history/outputs.js';
 
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean };
@@ -58,6 +60,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
           .option('report-json', { type: 'string', describe: 'write a JSON report here (and a .retry file beside it)' })
           .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
           .option('log-file', { type: 'string', describe: 'write JSON-lines logs here (host and task on every entry)' })
+          .options(factsCliOptions)
           .option('verbose', { alias: 'v', type: 'count', describe: 'more output (-v: stdout/stderr of every task)' })
           .check((a) => {
             if (!Number.isInteger(a.forks) || a.forks < 1) throw new UsageError('--forks must be a whole number >= 1');
@@ -78,6 +81,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
           .option('limit', { alias: 'l', type: 'string', describe: 'further limit hosts with a pattern (or @retryfile)' })
           .option('forks', { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' })
           .option('json', { type: 'boolean', default: false, describe: 'print JSON for machines instead of the table' })
+          .options(factsCliOptions)
           .option('min-age', { type: 'string', describe: 'grace period before a leak counts as removable (default 5m, or nodesweep_min_age)' })
           .option('extra-vars', { alias: 'e', type: 'string', array: true, default: [], describe: 'KEY=VALUE, a JSON/YAML mapping, or @file; repeatable' })
           .option('become-user', { type: 'string', describe: 'user to become (default root)' })
@@ -93,6 +97,20 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
           }),
       async (a) => {
         exitCode = await scanCommand(a as unknown as ScanCommandArgs, io);
+      },
+    )
+    .command(
+      'history',
+      'per node from the history database: leaks per day, crio memory growth, when it crosses 1 GiB, the last prune',
+      (y) =>
+        y
+          .option('inventory', { alias: 'i', type: 'string', array: true, describe: 'only the hosts of this inventory; repeatable' })
+          .option('node', { alias: 'n', type: 'string', array: true, describe: 'only this node; repeatable' })
+          .option('since', { type: 'string', default: '14d', describe: 'how far back (14d, 36h, 2w)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON for machines instead of the table' })
+          .option('state-db', factsCliOptions['state-db']),
+      async (a) => {
+        exitCode = await historyCommand(a as unknown as HistoryCommandArgs, io);
       },
     )
     .command(
@@ -115,7 +133,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         );
       },
     )
-    .demandCommand(1, 'give a command: run, scan or inventory')
+    .demandCommand(1, 'give a command: run, scan, history or inventory')
     .strict()
     .help()
     .alias('help', 'h')

@@ -17,11 +17,12 @@ import { JsonReportSink } from '../report/json-report.js';
 import { JunitSink } from '../report/junit.js';
 import { RetryFileSink } from '../report/retry.js';
 import { LogSink } from '../report/log.js';
+import { factsSinkFor, type FactsArgs } from '../history/outputs.js';
 import { loadExtraVars } from './extra-vars.js';
 import { promptHidden } from './prompt.js';
 import type { CliIo } from './main.js';
 
-export interface RunCommandArgs {
+export interface RunCommandArgs extends FactsArgs {
   playbook: string;
   inventory: string[];
   limit?: string;
@@ -88,6 +89,8 @@ export interface RunHooks {
   sinks?: EventSink[];
   /** Leave the console sink out (the caller prints its own view of the results). */
   quietConsole?: boolean;
+  /** The command name stored with the run in the history database (default `run`). */
+  command?: string;
 }
 
 export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks = {}): Promise<number> {
@@ -129,6 +132,9 @@ export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks =
   }
   if (a.junit) events.add(new JunitSink(a.junit, { redactor }));
   if (a['log-file']) events.add(new LogSink(logger, { redactor }));
+  // history, --metrics-file, --report-html: last, so a write error there cannot keep another report from closing
+  const facts = factsSinkFor(a, hooks.command ?? 'run', redactor, (m) => io.stderr.write(`[WARNING]: ${m}\n`));
+  if (facts) events.add(facts);
 
   // First Ctrl-C/SIGTERM: stop new work, close connections, print the recap (exit 99). Second: leave now.
   const abort = new AbortController();

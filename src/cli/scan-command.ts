@@ -7,8 +7,9 @@ import type { HostKeyChecking } from '../executor/context.js';
 import { runCommand, type RunCommandArgs } from './run-command.js';
 import { ScanResultSink, formatScanTable, scanJson, scanRows } from '../report/scan-table.js';
 import type { CliIo } from './main.js';
+import type { FactsArgs } from '../history/outputs.js';
 
-export interface ScanCommandArgs {
+export interface ScanCommandArgs extends FactsArgs {
   inventory: string[];
   limit?: string;
   forks: number;
@@ -57,9 +58,13 @@ export async function scanCommand(a: ScanCommandArgs, io: CliIo): Promise<number
     ...(a['private-key'] !== undefined ? { 'private-key': a['private-key'] } : {}),
     ...(a.connection !== undefined ? { connection: a.connection } : {}),
     ...(a['known-hosts'] !== undefined ? { 'known-hosts': a['known-hosts'] } : {}),
+    ...(a['metrics-file'] !== undefined ? { 'metrics-file': a['metrics-file'] } : {}),
+    ...(a['report-html'] !== undefined ? { 'report-html': a['report-html'] } : {}),
+    ...(a['state-db'] !== undefined ? { 'state-db': a['state-db'] } : {}),
+    ...(a.history !== undefined ? { history: a.history } : {}),
   };
   const sink = new ScanResultSink();
-  const code = await runCommand(runArgs, io, { sinks: [sink], quietConsole: true });
+  const code = await runCommand(runArgs, io, { sinks: [sink], quietConsole: true, command: 'scan' });
   const rows = scanRows(sink);
   io.stdout.write(a.json ? scanJson(rows) : formatScanTable(rows));
   return code;

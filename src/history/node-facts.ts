@@ -211,6 +211,15 @@ function snapshot(task: string, module: string, r: Obj, removed: ReadonlySet<str
   return byKind || anyHealth ? snap : null;
 }
 
+function afterRemoval(prev: NodeSnapshot, removed: string[], kinds: ReadonlyMap<string, LeakKindName>, task: string, module: string): NodeSnapshot {
+  const byKind = { ...prev.leaked_by_kind };
+  for (const p of removed) {
+    const k = kinds.get(p) ?? kindOfPath(p);
+    if (k && byKind[k] > 0) byKind[k]--;
+  }
+  return { ...prev, task, module, leaked_by_kind: byKind, leaked_total: LEAK_KINDS.reduce((s, k) => s + byKind[k], 0) };
+}
+
 function busyEntries(v: unknown): BusyEntry[] {
   if (!Array.isArray(v)) return [];
   const out: BusyEntry[] = [];
@@ -244,7 +253,10 @@ function verdictOf(f: NodeFacts): NodeVerdict {
   if (f.reboot_required > 0) return 'reboot-required';
   if (f.restart_needed > 0 && !f.remediations.some((r) => r.result === 'success')) return 'restart-needed';
   if (f.busy.length > 0) return 'busy';
-  if (!f.after) return 'no-data';
+  if (!f.after) {
+    if (!f.pruned) return 'no-data';
+    return f.too_young > 0 || f.refused.length > 0 ? 'leaking' : f.removed.length > 0 ? 'cleaned' : 'clean';
+  }
   if (f.after.leaked_total > 0) return 'leaking';
   return f.removed.length > 0 ? 'cleaned' : 'clean';
 }
@@ -261,6 +273,12 @@ export function nodeFacts(events: readonly RunEvent[]): RunFacts {
   let endStats: Record<string, HostStats> | undefined;
   const nodes = new Map<string, NodeFacts>();
   const seenSets = new Map<NodeFacts, Set<string>>();
+  const kindMaps = new Map<NodeFacts, Map<string, LeakKindName>>();
+  const kindsOf = (f: NodeFacts): Map<string, LeakKindName> => {
+    let m = kindMaps.get(f);
+    if (!m) kindMaps.set(f, (m = new Map()));
+    return m;
+  };
   const seen = (f: NodeFacts): Set<string> => {
     let s = seenSets.get(f);
     if (!s) seenSets.set(f, (s = new Set()));
@@ -329,7 +347,12 @@ export function nodeFacts(events: readonly RunEvent[]): RunFacts {
 
     const isPrune = mod === 'cgroup_prune';
     const removedHere = isPrune ? paths(r.removed) : [];
-    const snap = snapshot(ev.task, ev.module, r, new Set(removedHere));
+    const kinds = kindsOf(f);
+    if (Array.isArray(r.leaked)) for (const l of r.leaked) if (isObj(l) && typeof l.path === 'string' && isLeakKind(l.kind)) kinds.set(l.path, l.kind);
+    let snap = snapshot(ev.task, ev.module, r, new Set(removedHere));
+    // cgroup_prune reports what it removed but not the node's state: the state after it is the last one known
+    // minus what it removed (kinds as the scan classified them), health facts as last measured
+    if (!snap && isPrune && f.after) snap = afterRemoval(f.after, removedHere, kinds, ev.task, ev.module);
     if (snap) {
       // before: the node as the first cgroup result found it (a prune's own re-collect, before it acted)
       if (!f.before) f.before = isPrune ? (snapshot(ev.task, ev.module, r, new Set()) ?? snap) : snap;

@@ -98,11 +98,11 @@ export const factsCliOptions = {
   history: { type: 'boolean', default: true, describe: 'record per-node facts in the history database (--no-history: do not)' },
 } as const;
 
-/** The facts sink for a `run`/`scan` command line. */
-export function factsSinkFor(a: FactsArgs, command: string, redactor: Redactor, warn: (m: string) => void): FactsSink {
+/** The facts sink for a `run`/`scan` command line; null when it has nothing to do (--no-history, no files). */
+export function factsSinkFor(a: FactsArgs, command: string, redactor: Redactor, warn: (m: string) => void): FactsSink | null {
   const opts: FactsOutputOptions = { command, redactor, warn };
   if (a['metrics-file']) opts.metricsFile = a['metrics-file'];
   if (a['report-html']) opts.reportHtml = a['report-html'];
   if (a.history !== false) opts.stateDb = a['state-db'] ?? defaultStateDbPath();
-  return new FactsSink(opts);
+  return opts.metricsFile || opts.reportHtml || opts.stateDb ? new FactsSink(opts) : null;
 }

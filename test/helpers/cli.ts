@@ -1,5 +1,8 @@
 /** Run the real nodesweep CLI (src through tsx) as a child process, as an operator would. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,11 +25,25 @@ export interface CliOptions {
   onSpawn?: (child: ChildProcess, output: { stdout: () => string }) => void;
 }
 
+let stateHome: string | undefined;
+/**
+ * `run` and `scan` record history by default under $XDG_STATE_HOME: point it at a temporary dir (removed when the
+ * test process exits) so no test writes to the real home. A test that wants its own passes --state-db or env.
+ */
+function testStateHome(): string {
+  if (!stateHome) {
+    const dir = mkdtempSync(join(tmpdir(), 'ns-state-'));
+    stateHome = dir;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return stateHome;
+}
+
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const started = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    env: { ...process.env, NO_COLOR: '1', XDG_STATE_HOME: testStateHome(), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -82,29 +82,50 @@ export function scanResult(ls: Leak[], h: Health = {}): Record<string, unknown> 
     leaked: leakedEntries(ls),
     counts: { total: ls.length, by_kind: byKind(ls), by_hierarchy: { memory: ls.length }, bogus_pids_tree: 0 },
     live_pods: ['aaaa-live'],
+    busy: held(ls).map((l) => ({ path: l.path, status: l.status, pids: [{ pid: 4242, state: l.status === 'reboot_required' ? 'D' : 'S', cmdline: 'sleep 1000', comm: 'sleep' }] })),
+    too_young: ls.filter((l) => l.status === 'too_young').map((l) => l.path),
     restart_needed: ls.filter((l) => l.status === 'restart_needed').map((l) => l.path),
     reboot_required: ls.filter((l) => l.status === 'reboot_required').map((l) => l.path),
     health: health(h),
   };
 }
 
-/** A prune that re-collected `ls` and removed the removable ones (none in check mode). */
-export function pruneResult(ls: Leak[], h: Health = {}, opts: { check?: boolean; refused?: { path: string; reason: string }[] } = {}): Record<string, unknown> {
+/** The same leaks once crio was restarted: what crio held is removable now. */
+export function afterCrioRestart(ls: Leak[]): Leak[] {
+  return ls.map((l) => (l.status === 'restart_needed' ? { ...l, status: 'removable' } : l));
+}
+
+/**
+ * A prune result as src/modules/cgroup_prune.ts composes it: it re-collected `ls` and removed the removable ones
+ * (none in check mode). Like the real module it reports what it did, not the node's leak counts or health.
+ */
+export function pruneResult(ls: Leak[], opts: { check?: boolean; refused?: { path: string; reason: string }[] } = {}): Record<string, unknown> {
   const removable = ls.filter((l) => l.status === 'removable').map((l) => l.path);
+  const busy = held(ls).map((l) => ({ path: l.path, status: l.status, pids: [{ pid: 4242, state: l.status === 'reboot_required' ? 'D' : 'S', cmdline: 'sleep 1000', comm: 'sleep' }] }));
+  const removed = opts.check ? [] : removable;
   return {
-    changed: !opts.check && removable.length > 0,
+    changed: removed.length > 0,
+    cgroup_root: '/sys/fs/cgroup',
+    kubelet_root: '/var/lib/kubelet',
+    min_age_s: 300,
+    max_removals: 10000,
+    check_mode: opts.check === true,
     cgroup_mode: 'v1',
-    leaked: leakedEntries(ls),
-    counts: { total: ls.length, by_kind: byKind(ls), by_hierarchy: { memory: ls.length }, bogus_pids_tree: 0 },
-    removed: opts.check ? [] : removable,
+    removed,
     ...(opts.check ? { would_remove: removable } : {}),
-    busy: held(ls).map((l) => ({ path: l.path, status: l.status, pids: [{ pid: 4242, state: l.status === 'reboot_required' ? 'D' : 'S', cmdline: 'sleep 1000', comm: 'sleep' }] })),
+    busy,
     too_young: ls.filter((l) => l.status === 'too_young').map((l) => l.path),
     vanished: [],
     refused: opts.refused ?? [],
-    restart_needed: ls.filter((l) => l.status === 'restart_needed').map((l) => l.path),
-    reboot_required: ls.filter((l) => l.status === 'reboot_required').map((l) => l.path),
-    health: health(h),
+    deferred: [],
+    skipped: [],
+    killed: [],
+    restart_needed: busy.some((b) => b.status === 'restart_needed'),
+    reboot_required: busy.some((b) => b.status === 'reboot_required'),
+    counts: { leaked: ls.length, planned: removable.length, removed: removed.length, would_remove: opts.check ? removable.length : 0, busy: busy.length, too_young: 0, vanished: 0, refused: 0, deferred: 0, killed: 0 },
+    live_pods: ['aaaa-live'],
+    terminating_pods: [],
+    msg: `removed ${removed.length} leaked cgroups`,
   };
 }
 

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeFacts, kindOfPath, type NodeFacts } from '../../src/history/node-facts.js';
 import { Scenario } from '../report/scenario.js';
-import { leaks, scanResult, pruneResult, GIB, MIB } from './fixtures.js';
+import { leaks, scanResult, pruneResult, afterCrioRestart, GIB, MIB } from './fixtures.js';
 
 const k = (pod = 0, container = 0, conmon = 0, sandbox = 0, nested = 0) => ({ pod, container, conmon, sandbox, nested });
 
@@ -47,31 +47,40 @@ const cases: Case[] = [
     want: { verdict: 'cleaned', before_kinds: k(3, 5, 5, 2), after_kinds: k(), removed_n: 15, busy_n: 0, unreachable: false, pruned: true },
   },
   {
-    name: 'prune only: before is its re-collect, after leaves out what it removed',
-    build: (s) => s.result('prune', 'nodesweep.cgroup_prune', 'n1', 'changed', pruneResult(L1)),
-    expect: view,
-    want: { verdict: 'cleaned', before_kinds: k(3, 5, 5, 2), after_kinds: k(), removed_n: 15, busy_n: 0, unreachable: false, pruned: true },
-  },
-  {
-    name: 'prune result with counts but no leaked list: removed paths subtracted by their name',
+    name: 'scan then prune (the shipped playbook): after is the scan minus what the prune removed, by the scan\'s kinds',
     build: (s) => {
       const r = pruneResult(L1);
-      delete r.leaked;
-      r.removed = (r.removed as string[]).filter((p) => !p.endsWith('.slice'));
-      return s.result('prune', 'cgroup_prune', 'n1', 'changed', r);
+      r.removed = (r.removed as string[]).filter((p) => !p.endsWith('.slice') && !p.includes('crio-conmon-'));
+      return s.result('scan', 'cgroup_scan', 'n1', 'ok', scanResult(L1)).result('prune', 'nodesweep.cgroup_prune', 'n1', 'changed', r);
     },
     expect: view,
-    want: { verdict: 'leaking', before_kinds: k(3, 5, 5, 2), after_kinds: k(3), removed_n: 12, busy_n: 0, unreachable: false, pruned: true },
+    want: { verdict: 'leaking', before_kinds: k(3, 5, 5, 2), after_kinds: k(3, 0, 5), removed_n: 7, busy_n: 0, unreachable: false, pruned: true },
+  },
+  {
+    name: 'prune alone: no state measured, the verdict follows what it did',
+    build: (s) => s.result('prune', 'cgroup_prune', 'n1', 'changed', pruneResult(L1)),
+    expect: view,
+    want: { verdict: 'cleaned', before_kinds: null, after_kinds: null, removed_n: 15, busy_n: 0, unreachable: false, pruned: true },
+  },
+  {
+    name: 'removed paths the scan did not list count by the kind their name says',
+    build: (s) => {
+      const r = pruneResult(L1);
+      r.removed = [...(r.removed as string[]), ...leaks('conmon', 1).map((l) => l.path)];
+      return s.result('scan', 'cgroup_scan', 'n1', 'ok', scanResult([...L1, ...leaks('conmon', 1)])).result('prune', 'cgroup_prune', 'n1', 'changed', r);
+    },
+    expect: view,
+    want: { verdict: 'cleaned', before_kinds: k(3, 5, 6, 2), after_kinds: k(), removed_n: 16, busy_n: 0, unreachable: false, pruned: true },
   },
   {
     name: 'busy leak left: failed prune (rescued), verdict busy',
-    build: (s) => s.result('prune', 'cgroup_prune', 'n1', 'failed', pruneResult(L2busy)).rescued('n1'),
+    build: (s) => s.result('scan', 'cgroup_scan', 'n1', 'ok', scanResult(L2busy)).result('prune', 'cgroup_prune', 'n1', 'failed', pruneResult(L2busy)).rescued('n1'),
     expect: view,
     want: { verdict: 'busy', before_kinds: k(1, 4), after_kinds: k(1), removed_n: 4, busy_n: 1, unreachable: false, pruned: true },
   },
   {
     name: 'held by crio and no restart: restart-needed',
-    build: (s) => s.result('prune', 'cgroup_prune', 'n1', 'failed', pruneResult(L3restart)).rescued('n1'),
+    build: (s) => s.result('scan', 'cgroup_scan', 'n1', 'ok', scanResult(L3restart)).result('prune', 'cgroup_prune', 'n1', 'failed', pruneResult(L3restart)).rescued('n1'),
     expect: view,
     want: { verdict: 'restart-needed', before_kinds: k(0, 1, 2), after_kinds: k(0, 1), removed_n: 2, busy_n: 1, unreachable: false, pruned: true },
   },
@@ -79,10 +88,11 @@ const cases: Case[] = [
     name: 'held by crio, crio restarted, pruned again: cleaned',
     build: (s) =>
       s
+        .result('scan', 'cgroup_scan', 'n1', 'ok', scanResult(L3restart))
         .result('prune', 'cgroup_prune', 'n1', 'failed', pruneResult(L3restart))
         .rescued('n1')
         .result('restart crio', 'crio_restart', 'n1', 'changed', { msg: 'crio restarted' })
-        .result('prune again', 'cgroup_prune', 'n1', 'changed', pruneResult(leaks('container', 1))),
+        .result('prune again', 'cgroup_prune', 'n1', 'changed', pruneResult(afterCrioRestart(L3restart).filter((l) => l.kind === 'container'))),
     expect: view,
     want: { verdict: 'cleaned', before_kinds: k(0, 1, 2), after_kinds: k(), removed_n: 3, busy_n: 0, unreachable: false, pruned: true },
   },
@@ -95,7 +105,7 @@ const cases: Case[] = [
   {
     name: 'check mode prune: nothing removed, would_remove listed, still leaking',
     check: true,
-    build: (s) => s.result('prune', 'cgroup_prune', 'n1', 'changed', pruneResult(L1, {}, { check: true })),
+    build: (s) => s.result('scan', 'cgroup_scan', 'n1', 'ok', scanResult(L1)).result('prune', 'cgroup_prune', 'n1', 'changed', pruneResult(L1, { check: true })),
     expect: (f) => ({ ...view(f), would: f.would_remove.length }),
     want: { verdict: 'leaking', before_kinds: k(3, 5, 5, 2), after_kinds: k(3, 5, 5, 2), removed_n: 0, busy_n: 0, unreachable: false, pruned: true, would: 15 } as Case['want'],
   },
@@ -141,7 +151,7 @@ describe('nodeFacts: health, remediations, outcomes', () => {
     const s = new Scenario('prune.yml', ['a'])
       .startPlay('p', ['a'])
       .result('scan', 'cgroup_scan', 'a', 'ok', scanResult(L1, { crio: 900 * MIB, system: 1.25 * GIB, cpu: 12.5, numCgroups: { memory: 40000, pids: 39000 }, dying: 77 }))
-      .result('prune', 'cgroup_prune', 'a', 'changed', pruneResult(L1, { crio: 880 * MIB, system: 1.2 * GIB, cpu: 12 }))
+      .result('prune', 'cgroup_prune', 'a', 'changed', pruneResult(L1))
       .result('scan', 'cgroup_scan', 'a', 'ok', scanResult([], { crio: 300 * MIB, system: 600 * MIB, cpu: 0.4, numCgroups: { memory: 400, pids: 390 } }))
       .end();
     const f = nodeFacts(s.events).nodes[0]!;

@@ -7,7 +7,7 @@ import { register as globalRegister } from 'prom-client';
 import { renderMetrics, writeMetricsFile, previousCounters } from '../../src/report/metrics.js';
 import { nodeFacts, LEAK_KINDS, type RunFacts } from '../../src/history/node-facts.js';
 import { Scenario } from './scenario.js';
-import { leaks, scanResult, pruneResult, MIB, GIB } from '../history/fixtures.js';
+import { leaks, scanResult, pruneResult, afterCrioRestart, MIB, GIB } from '../history/fixtures.js';
 
 // ------------------------------------------------------------------ a strict Prometheus text-format (0.0.4) parser
 
@@ -103,11 +103,12 @@ function fleetRun(): { events: ReturnType<Scenario['end']>['events']; run: RunFa
     .result('scan', 'cgroup_scan', 'w1', 'ok', scanResult(w1, { crio: 950 * MIB, system: 1.3 * GIB, cpu: 12.75 }))
     .result('scan', 'cgroup_scan', 'w2', 'ok', scanResult(w2, { crio: 400 * MIB, system: 700 * MIB, cpu: 1.5 }))
     .result('scan', 'cgroup_scan', 'w3', 'unreachable', { msg: 'connect ETIMEDOUT' })
-    .result('prune', 'cgroup_prune', 'w1', 'changed', pruneResult(w1, { crio: 300 * MIB, system: 650 * MIB, cpu: 0.25 }))
-    .result('prune', 'cgroup_prune', 'w2', 'failed', pruneResult(w2, { crio: 400 * MIB, system: 700 * MIB, cpu: 1.5 }))
+    .result('prune', 'cgroup_prune', 'w1', 'changed', pruneResult(w1))
+    .result('prune', 'cgroup_prune', 'w2', 'failed', pruneResult(w2))
     .rescued('w2')
     .result('restart crio', 'crio_restart', 'w2', 'changed', { msg: 'crio restarted' })
-    .result('prune again', 'cgroup_prune', 'w2', 'changed', pruneResult(leaks('pod', 1), { crio: 120 * MIB, system: 500 * MIB, cpu: 0.2 }))
+    .result('prune again', 'cgroup_prune', 'w2', 'changed', pruneResult(afterCrioRestart(w2).filter((l) => l.kind === 'pod')))
+    .result('scan after', 'cgroup_scan', 'w2', 'ok', scanResult([], { crio: 120 * MIB, system: 500 * MIB, cpu: 0.2 }))
     .end();
   return { events: s.events, run: nodeFacts(s.events) };
 }
@@ -124,10 +125,11 @@ describe('renderMetrics', () => {
   test('every metric parses strictly and has the values of the events', async () => {
     const { events, run } = fleetRun();
     const fams = parseExposition(await renderMetrics(run));
-    // expected numbers straight from the events' results
-    const results = (host: string, module: string) => events.filter((e) => e.kind === 'task_result' && e.host === host && e.module === module).map((e) => (e as { result: Record<string, any> }).result);
-    const lastPrune = (h: string) => results(h, 'cgroup_prune').at(-1)!;
-    const removedOf = (h: string) => results(h, 'cgroup_prune').reduce((s, r) => s + (r.removed as string[]).length, 0);
+    // expected numbers straight from the events' results: the last scan, less what later prunes removed
+    type R = Record<string, any>;
+    const results = (host: string, module: string) =>
+      events.filter((e) => e.kind === 'task_result' && e.host === host && e.module === module).map((e) => (e as unknown as { result: R }).result);
+    const removedOf = (h: string) => results(h, 'cgroup_prune').flatMap((r) => r.removed as string[]);
 
     assert.deepEqual(
       Object.fromEntries([...fams.values()].map((f) => [f.name, f.type])),
@@ -145,18 +147,20 @@ describe('renderMetrics', () => {
       },
     );
     for (const node of ['w1', 'w2']) {
-      const pr = lastPrune(node);
-      const left = (pr.leaked as { path: string; kind: string }[]).filter((l) => !(pr.removed as string[]).includes(l.path));
+      const scan = results(node, 'cgroup_scan').at(-1)!;
+      const lastPrune = results(node, 'cgroup_prune').at(-1)!;
+      const removed = removedOf(node);
+      const left = (scan.leaked as { path: string; kind: string }[]).filter((l) => !removed.includes(l.path));
       for (const kind of LEAK_KINDS) assert.equal(value(fams, 'nodesweep_leaked_cgroups', { node, kind }), left.filter((l) => l.kind === kind).length, `${node} ${kind}`);
-      assert.equal(value(fams, 'nodesweep_busy_cgroups', { node }), (pr.busy as unknown[]).length);
-      assert.equal(value(fams, 'nodesweep_removed_cgroups_total', { node }), removedOf(node));
-      assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node }), pr.health.crio_memory_bytes);
-      assert.equal(value(fams, 'nodesweep_system_slice_memory_bytes', { node }), pr.health.system_slice_memory_bytes);
-      assert.equal(value(fams, 'nodesweep_kubelet_cpu_cores', { node }), pr.health.kubelet_cpu_cores);
-      assert.equal(value(fams, 'nodesweep_num_cgroups', { node }), Math.max(...(Object.values(pr.health.num_cgroups) as number[])));
+      assert.equal(value(fams, 'nodesweep_busy_cgroups', { node }), (lastPrune.busy as unknown[]).length);
+      assert.equal(value(fams, 'nodesweep_removed_cgroups_total', { node }), removed.length);
+      assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node }), scan.health.crio_memory_bytes);
+      assert.equal(value(fams, 'nodesweep_system_slice_memory_bytes', { node }), scan.health.system_slice_memory_bytes);
+      assert.equal(value(fams, 'nodesweep_kubelet_cpu_cores', { node }), scan.health.kubelet_cpu_cores);
+      assert.equal(value(fams, 'nodesweep_num_cgroups', { node }), Math.max(...(Object.values(scan.health.num_cgroups) as number[])));
       assert.equal(value(fams, 'nodesweep_host_unreachable', { node }), 0);
     }
-    assert.equal(removedOf('w1'), 16);
+    assert.equal(removedOf('w1').length, 16);
     assert.equal(value(fams, 'nodesweep_remediations_total', { node: 'w2', result: 'success' }), 1);
     assert.equal(value(fams, 'nodesweep_remediations_total', { node: 'w1', result: 'success' }), undefined);
     // the unreachable node: flagged, and no made-up zeros for what was not measured
@@ -193,7 +197,8 @@ describe('writeMetricsFile', () => {
     const L = leaks('container', 4);
     const s = new Scenario('prune.yml', ['w1'])
       .startPlay('p', ['w1'])
-      .result('prune', 'cgroup_prune', 'w1', 'changed', pruneResult(L, { crio: 310 * MIB }))
+      .result('scan', 'cgroup_scan', 'w1', 'ok', scanResult(L, { crio: 310 * MIB }))
+      .result('prune', 'cgroup_prune', 'w1', 'changed', pruneResult(L))
       .result('restart crio', 'crio_restart', 'w1', 'failed', { msg: 'timeout' })
       .end();
     await writeMetricsFile(path, nodeFacts(s.events));

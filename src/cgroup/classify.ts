@@ -77,51 +77,66 @@ interface Node {
   blocker: string | null;
 }
 
+interface KindInfo {
+  kind: DirKind;
+  driver: Driver;
+  qos: string | null;
+  uid: string | null;
+  id: string | null;
+}
+
+function ki(kind: DirKind, driver: Driver, qos: string | null, uid: string | null, id: string | null): KindInfo {
+  return { kind, driver, qos, uid, id };
+}
+
 /** The kind and ids of one dir, from its name and its parent's kind. */
-function kindOf(name: string, parent: Node | null, topName: string | null): { kind: DirKind; driver: Driver; qos: string | null; uid: string | null; id: string | null } {
+function kindOf(name: string, parent: Node | null, topName: string | null): KindInfo {
   if (!parent) {
-    if (topName === 'kubepods.slice') return { kind: 'kubepods-root', driver: 'systemd', qos: null, uid: null, id: null };
-    if (topName === 'kubepods') return { kind: 'kubepods-root', driver: 'cgroupfs', qos: null, uid: null, id: null };
-    return { kind: 'unknown', driver: 'systemd', qos: null, uid: null, id: null };
+    if (topName === 'kubepods.slice') return ki('kubepods-root', 'systemd', null, null, null);
+    if (topName === 'kubepods') return ki('kubepods-root', 'cgroupfs', null, null, null);
+    return ki('unknown', 'systemd', null, null, null);
   }
   const driver = parent.driver;
   const pk = parent.d.kind;
-  const base = { driver, qos: parent.qos, uid: parent.d.pod_uid, id: parent.d.container_id };
+  const qos = parent.qos;
+  const uid = parent.d.pod_uid;
+  const id = parent.d.container_id;
   let m: RegExpExecArray | null;
   switch (pk) {
     case 'kubepods-root':
       if (driver === 'systemd') {
-        if ((m = SD_QOS.exec(name))) return { ...base, kind: 'qos', qos: m[1]! };
-        if ((m = SD_POD_GUARANTEED.exec(name))) return { ...base, kind: 'pod', qos: 'guaranteed', uid: m[1]!.replace(/_/g, '-') };
+        if ((m = SD_QOS.exec(name))) return ki('qos', driver, m[1]!, uid, id);
+        if ((m = SD_POD_GUARANTEED.exec(name))) return ki('pod', driver, 'guaranteed', m[1]!.replace(/_/g, '-'), id);
       } else {
-        if ((m = FS_QOS.exec(name))) return { ...base, kind: 'qos', qos: m[1]! };
-        if ((m = FS_POD.exec(name))) return { ...base, kind: 'pod', qos: 'guaranteed', uid: m[1]! };
+        if ((m = FS_QOS.exec(name))) return ki('qos', driver, m[1]!, uid, id);
+        if ((m = FS_POD.exec(name))) return ki('pod', driver, 'guaranteed', m[1]!, id);
       }
       break;
     case 'qos':
       if (driver === 'systemd') {
-        if ((m = SD_POD_QOS.exec(name)) && m[1] === parent.qos) return { ...base, kind: 'pod', uid: m[2]!.replace(/_/g, '-') };
-      } else if ((m = FS_POD.exec(name))) return { ...base, kind: 'pod', uid: m[1]! };
+        if ((m = SD_POD_QOS.exec(name)) && m[1] === qos) return ki('pod', driver, qos, m[2]!.replace(/_/g, '-'), id);
+      } else if ((m = FS_POD.exec(name))) return ki('pod', driver, qos, m[1]!, id);
       break;
     case 'pod':
-      if (driver === 'systemd') {
-        if ((m = SD_CONMON.exec(name))) return { ...base, kind: 'conmon', id: m[1]! };
-        if ((m = SD_CONTAINER.exec(name))) return { ...base, kind: 'container', id: m[1]! };
-        if ((m = SD_SANDBOX.exec(name))) return { ...base, kind: 'sandbox', id: m[1]! };
-      } else {
-        if ((m = FS_CONMON.exec(name))) return { ...base, kind: 'conmon', id: m[1]! };
-        if ((m = FS_CONTAINER.exec(name))) return { ...base, kind: 'container', id: m[1]! };
-      }
+      // cheap prefix tests first: at 100,000 dirs the regexes are the hot path
+      if (!name.startsWith('crio-')) break;
+      if (name.startsWith('crio-conmon-')) {
+        if ((m = (driver === 'systemd' ? SD_CONMON : FS_CONMON).exec(name))) return ki('conmon', driver, qos, uid, m[1]!);
+      } else if (driver === 'systemd') {
+        if (name.endsWith('.scope')) {
+          if ((m = SD_CONTAINER.exec(name))) return ki('container', driver, qos, uid, m[1]!);
+        } else if ((m = SD_SANDBOX.exec(name))) return ki('sandbox', driver, qos, uid, m[1]!);
+      } else if ((m = FS_CONTAINER.exec(name))) return ki('container', driver, qos, uid, m[1]!);
       break;
     case 'container':
     case 'conmon':
     case 'sandbox':
     case 'nested':
-      return { ...base, kind: 'nested' };
+      return ki('nested', driver, qos, uid, id);
     default:
       break;
   }
-  return { ...base, kind: 'unknown' };
+  return ki('unknown', driver, qos, uid, id);
 }
 
 function decide(kind: DirKind, parent: Node | null, uid: string | null, id: string | null, rt: RuntimeState, kubeletUids: Set<string>): Decision {
@@ -201,17 +216,21 @@ function healthFacts(node: CollectedNode, terminating: string[]): HealthFacts {
 const LEAK_KINDS: LeakKind[] = ['pod', 'container', 'conmon', 'sandbox', 'nested'];
 const LEAK_STATUSES: LeakStatus[] = ['removable', 'too_young', 'busy', 'restart_needed', 'reboot_required', 'blocked'];
 
-/** The rel path without the bogus `pids/` prefix, or null when the dir is outside the scanned trees. */
-function scopedRel(rel: string, v2: boolean): { rel: string; bogus: boolean } | null {
-  let r = rel;
-  let bogus = false;
-  if (v2 && (r.startsWith('pids/kubepods.slice') || r.startsWith('pids/kubepods'))) {
-    r = r.slice(5);
-    bogus = true;
+/** Length of the bogus `pids/` prefix (5) or 0; -1 when the dir is outside the scanned trees. */
+function scopeOffset(rel: string, v2: boolean): number {
+  const off = v2 && rel.startsWith('pids/kubepods') ? 5 : 0;
+  if (rel.startsWith('kubepods', off)) {
+    const after = rel.length > off + 8 ? rel.charCodeAt(off + 8) : 47; // '/' or end
+    if (after === 47) return off;
+    if (rel.startsWith('.slice', off + 8) && (rel.length === off + 14 || rel.charCodeAt(off + 14) === 47)) return off;
   }
-  const top = r.split('/', 1)[0];
-  if (top !== 'kubepods.slice' && top !== 'kubepods') return null;
-  return { rel: r, bogus };
+  return -1;
+}
+
+function depthOf(rel: string): number {
+  let n = 1;
+  for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) n++;
+  return n;
 }
 
 export function classify(node: CollectedNode, opts: ClassifyOptions): Classification {
@@ -226,28 +245,32 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
   const warnings = [...node.warnings];
 
   // Parents before children: bucket by depth (a sort of 100k paths is avoidable).
-  const byDepth: { dir: CollectedNode['dirs'][number]; rel: string; bogus: boolean; depth: number }[][] = [];
+  const byDepth: CollectedNode['dirs'][number][][] = [];
+  const offsets = new Map<CollectedNode['dirs'][number], number>();
   let outside = 0;
   for (const dir of node.dirs) {
-    const s = scopedRel(dir.rel, hv.get(dir.hierarchy) === 'v2');
-    if (!s) {
+    const off = scopeOffset(dir.rel, hv.get(dir.hierarchy) === 'v2');
+    if (off < 0) {
       outside++;
       continue;
     }
-    const depth = dir.rel.split('/').length;
-    (byDepth[depth] ??= []).push({ dir, rel: s.rel, bogus: s.bogus, depth });
+    if (off) offsets.set(dir, off);
+    (byDepth[depthOf(dir.rel)] ??= []).push(dir);
   }
   if (outside) warnings.push(`${outside} dirs outside kubepods ignored`);
 
   const nodes = new Map<string, Node>();
   const order: Node[] = [];
-  for (const bucket of byDepth) {
+  for (let depth = 0; depth < byDepth.length; depth++) {
+    const bucket = byDepth[depth];
     if (!bucket) continue;
-    for (const { dir, rel, bogus, depth } of bucket) {
+    for (const dir of bucket) {
+      const off = offsets.get(dir) ?? 0;
+      const bogus = off > 0;
       const slash = dir.path.lastIndexOf('/');
       const parent = nodes.get(dir.path.slice(0, slash)) ?? null;
       const name = dir.path.slice(slash + 1);
-      const top = parent ? null : rel.includes('/') ? null : rel;
+      const top = parent || dir.rel.indexOf('/', off) >= 0 ? null : dir.rel.slice(off);
       const k = kindOf(name, parent, top);
       const decision = decide(k.kind, parent, k.uid, k.id, rt, kubeletUids);
       const d: DirDecision = {
@@ -364,8 +387,11 @@ function inPruneScope(d: DirDecision): boolean {
 export function planPrune(c: Classification, opts: { maxRemovals: number }): PrunePlan {
   const skipped: PruneSkip[] = [];
   if (!c.runtime_ok) return { remove: [], skipped: [{ path: '*', reason: `runtime state unknown, nothing is pruned: ${c.runtime_error}` }] };
-  const candidates = c.dirs.filter(inPruneScope);
-  candidates.sort((a, b) => b.depth - a.depth || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // deepest first; within a depth the listing order (no string sort: 100,000 long paths share long prefixes)
+  const byDepth: DirDecision[][] = [];
+  for (const d of c.dirs) if (inPruneScope(d)) (byDepth[d.depth] ??= []).push(d);
+  const candidates: DirDecision[] = [];
+  for (let i = byDepth.length - 1; i >= 0; i--) for (const d of byDepth[i] ?? []) candidates.push(d);
   const cap = Math.max(0, Math.floor(opts.maxRemovals));
   const remove = candidates.slice(0, cap).map((d) => d.path);
   for (const d of candidates.slice(cap)) skipped.push({ path: d.path, reason: `max_removals (${cap}) reached` });

@@ -59,13 +59,14 @@ const cases: Case[] = [
       [`pids ${sdPod('burstable', A)}/crio-conmon-${A_C}.scope`]: 'live',
       [`pids ${sdPod('burstable', A)}/crio-${A_SB}`]: 'live',
     },
+    // deepest first, within a depth in listing order
     plan: [
-      `cpu,cpuacct ${sdPod('besteffort', G1)}/crio-${G1_SB}.scope`,
       `memory ${sdPod('besteffort', G1)}/crio-${G1_SB}.scope`,
       `pids ${sdPod('besteffort', G1)}/crio-${G1_SB}.scope`,
-      `cpu,cpuacct ${sdPod('besteffort', G1)}`,
+      `cpu,cpuacct ${sdPod('besteffort', G1)}/crio-${G1_SB}.scope`,
       `memory ${sdPod('besteffort', G1)}`,
       `pids ${sdPod('besteffort', G1)}`,
+      `cpu,cpuacct ${sdPod('besteffort', G1)}`,
     ],
     verdict: 'leaking',
   },

@@ -467,18 +467,17 @@ class ApiKubeClient implements KubeClient {
       outer?.throwIfAborted();
       const timeout = AbortSignal.timeout(this.timeoutMs);
       const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
-      const middleware: k8s.Middleware = {
-        pre: async (rc) => {
+      // Per-call middleware: this attempt's abort signal (timeout + caller) and, for patches, the content type.
+      const middleware: k8s.ObservableMiddleware = {
+        pre: (rc) => {
           rc.setSignal(signal);
           if (contentType) rc.setHeaderParam('Content-Type', contentType);
-          return rc;
+          return new k8s.Observable(Promise.resolve(rc));
         },
-        post: async (r) => r,
+        post: (r) => new k8s.Observable(Promise.resolve(r)),
       };
       try {
-        // The object-parameter API is typed with observable middleware but hands its options to the promise API,
-        // which wraps each entry as a promise middleware: so a promise middleware is what works at runtime.
-        return await fn({ middleware: [middleware as unknown as k8s.ObservableMiddleware], middlewareMergeStrategy: 'append' });
+        return await fn({ middleware: [middleware], middlewareMergeStrategy: 'append' });
       } catch (e) {
         if (outer?.aborted) throw e;
         const f = classify(e, timeout);

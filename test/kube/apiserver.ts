@@ -266,6 +266,8 @@ export class FakeKubeApi {
         `- name: ${context}`,
         '  cluster:',
         `    server: ${this.url}`,
+        // client-node refuses plain http unless told TLS verification is off (kubectl does not care)
+        '    insecure-skip-tls-verify: true',
         'users:',
         `- name: ${context}-admin`,
         '  user:',

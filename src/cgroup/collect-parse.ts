@@ -202,13 +202,17 @@ export function parseCollectOutput(stdout: string): CollectedNode {
       case '@@absent':
         break;
       case '@@journal': {
-        const [sinceS, rcS] = rest.split(' ');
+        const [sinceS, rcS, grepRcS] = rest.split(' ');
         const body = payload(c, '|!', false);
         expect(c, '@@end-journal');
         health.kubeletLogSince = int(sinceS, c, 'journal since');
         const err = body.filter((l) => l[0] === '!').map((l) => l.slice(1));
         if (rcS !== '0') {
           warnings.push(`journalctl -u kubelet: rc ${rcS}${err.length ? `: ${err.join(' ').slice(0, 200)}` : ''}`);
+          break;
+        }
+        if (grepRcS !== undefined && grepRcS !== '0' && grepRcS !== '1') {
+          warnings.push(`counting kubelet log lines failed (grep rc ${grepRcS}; grep -o missing?)`);
           break;
         }
         const counts: Record<string, number> = {};

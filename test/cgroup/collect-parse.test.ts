@@ -147,6 +147,24 @@ describe('parseCollectOutput: details', () => {
     assert.deepEqual(n.procs[8], { pid: 8, state: 'I', cmdline: '[kworker/0:1]', comm: 'kworker/0:1' });
   });
 
+  test('kubelet log counts: matched lines mapped to their pattern; a failed journalctl or grep gives null, not zero', () => {
+    const j = (rcs: string, body: string) => hier('').replace('@@absent journal\n', `@@journal 1700000000 ${rcs}\n${body}@@end-journal\n`);
+    const ok = parseCollectOutput(j('0 0', '|     12 Failed to update stats for container\n|      3 orphaned pod\n|      4 Orphaned pod\n'));
+    assert.deepEqual(ok.health.kubeletLogCounts, {
+      'Failed to update stats for container': 12,
+      'Unable to fetch pod log stats': 0,
+      'Failed to delete cgroup paths': 0,
+      'orphaned pod': 7,
+    });
+    assert.equal(ok.health.kubeletLogSince, 1700000000);
+    const noJournal = parseCollectOutput(j('1 1', '!Failed to get journal access\n'));
+    assert.equal(noJournal.health.kubeletLogCounts, null);
+    assert.match(noJournal.warnings.join('\n'), /journalctl -u kubelet: rc 1: Failed to get journal access/);
+    const noGrepO = parseCollectOutput(j('0 2', ''));
+    assert.equal(noGrepO.health.kubeletLogCounts, null);
+    assert.match(noGrepO.warnings.join('\n'), /grep rc 2/);
+  });
+
   test('collectParams: the script variables', () => {
     assert.deepEqual(collectParams({ cgroupRoot: '/sys/fs/cgroup', kubeletRoot: '/var/lib/kubelet', crictl: 'crictl', since: 1700000000.7 }), {
       CGROUP_ROOT: '/sys/fs/cgroup',

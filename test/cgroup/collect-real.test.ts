@@ -108,9 +108,12 @@ function setAge(path: string, ageS: number): void {
   utimesSync(path, t, t);
 }
 
-async function runCollect(p: Partial<CollectParams> & { cgroupRoot: string; kubeletRoot: string; crictl: string }): Promise<{ stdout: string; stderr: string; rc: number }> {
+async function runCollect(
+  p: Partial<CollectParams> & { cgroupRoot: string; kubeletRoot: string; crictl: string },
+  portable = false,
+): Promise<{ stdout: string; stderr: string; rc: number }> {
   const t = new LocalTransport('localhost');
-  const script = `${shAssignments(collectParams({ sampleS: 0, journalctl: '', ...p }), shQuote)}\n${SCRIPT}`;
+  const script = `${shAssignments(collectParams({ sampleS: 0, journalctl: '', ...p }), shQuote)}\n${portable ? 'NS_PORTABLE=1\n' : ''}${SCRIPT}`;
   const r = await t.exec(script, { timeoutMs: 60_000 });
   await t.close();
   return r;
@@ -257,6 +260,16 @@ describe('cgroup_collect.sh on real cgroups', { skip: skipReason ?? false }, () 
     const plan = planPrune(c, { maxRemovals: 1000 });
     assert.equal(plan.remove.length, 14); // 3 per hierarchy (dead scope, G1 slice + scope) + the bogus pids pair
     assert.ok(plan.remove.every((p) => !p.includes(G2_C) && !p.includes(`pod${G2.replace(/-/g, '_')}`)));
+  });
+
+  test('the POSIX fallbacks (find -exec stat, find -exec grep) give the same report', async () => {
+    const gnu = parseCollectOutput((await runCollect({ cgroupRoot: root, kubeletRoot, crictl })).stdout);
+    const posix = parseCollectOutput((await runCollect({ cgroupRoot: root, kubeletRoot, crictl }, true)).stdout);
+    const key = (n: typeof gnu) => n.dirs.map((d) => `${d.path} ${d.mtime} ${d.pids.join(',')} ${d.populated}`).sort();
+    assert.ok(gnu.dirs.length > 40);
+    assert.deepEqual(key(posix), key(gnu));
+    const leaks = (n: typeof gnu) => classify(n, { minAgeS: 600 }).leaked.map((l) => `${l.path} ${l.status}`).sort();
+    assert.deepEqual(leaks(posix), leaks(gnu));
   });
 
   test('age is a lower bound: freshly made dirs are too young under a long grace period', async () => {

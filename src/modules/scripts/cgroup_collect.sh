@@ -63,7 +63,8 @@ ns_roottype=$(stat -f -c '%t %T' "$CGROUP_ROOT" 2>/dev/null) || ns_roottype='? ?
 printf '@@fstype %s\n' "$ns_roottype"
 
 # ---- how to print "MTIME PATH" for every dir: GNU find -printf, else find -exec stat {} +, else no mtime
-if find "$CGROUP_ROOT" -prune -printf '' >/dev/null 2>&1; then
+# NS_PORTABLE=1 forces the POSIX fallbacks below (tests check both paths give the same report)
+if [ "${NS_PORTABLE:-0}" != 1 ] && find "$CGROUP_ROOT" -prune -printf '' >/dev/null 2>&1; then
   ns_dirlister=printf
 elif stat -c '%Y %n' "$CGROUP_ROOT" >/dev/null 2>&1; then
   ns_dirlister=stat
@@ -72,7 +73,7 @@ else
 fi
 printf '@@dirlister %s\n' "$ns_dirlister"
 # GNU grep -r --include reads every cgroup.procs of a tree in one process; else find -exec grep {} + batches
-if grep -r -H --include=cgroup.procs -e x /dev/null >/dev/null 2>&1; [ $? -eq 1 ]; then ns_grep_r=1; else ns_grep_r=0; fi
+if [ "${NS_PORTABLE:-0}" != 1 ] && { grep -r -H --include=cgroup.procs -e x /dev/null >/dev/null 2>&1; [ $? -eq 1 ]; }; then ns_grep_r=1; else ns_grep_r=0; fi
 
 ns_all_pids=''
 ns_v1_memory=''
@@ -271,11 +272,15 @@ if command -v "$KUBELET" >/dev/null 2>&1; then ns_cmd kubelet-version "$KUBELET"
 if [ -n "$JOURNALCTL" ] && command -v "$JOURNALCTL" >/dev/null 2>&1 && [ -n "$ns_tmp" ]; then
   ns_since=$SINCE
   [ -n "$ns_since" ] || ns_since=$((ns_now - 3600))
+  # grep's own rc is kept too: 2 (say, no -o) means "could not count", not "zero"
   { "$JOURNALCTL" -u kubelet --since "@$ns_since" --no-pager -o cat 2>"$ns_tmp/jerr" </dev/null; echo "$?" >"$ns_tmp/jrc"; } |
-    grep -o -i -F -e 'Failed to update stats for container' -e 'Unable to fetch pod log stats' \
-      -e 'Failed to delete cgroup paths' -e 'orphaned pod' 2>/dev/null | sort | uniq -c >"$ns_tmp/jcount"
-  ns_jrc=$(cat "$ns_tmp/jrc" 2>/dev/null) || ns_jrc='?'
-  printf '@@journal %s %s\n' "$ns_since" "${ns_jrc:-?}"
+    { grep -o -i -F -e 'Failed to update stats for container' -e 'Unable to fetch pod log stats' \
+      -e 'Failed to delete cgroup paths' -e 'orphaned pod' 2>/dev/null; echo "$?" >"$ns_tmp/grc"; } | sort | uniq -c >"$ns_tmp/jcount"
+  ns_jrc='?'
+  ns_grc='?'
+  IFS= read -r ns_jrc <"$ns_tmp/jrc" 2>/dev/null
+  IFS= read -r ns_grc <"$ns_tmp/grc" 2>/dev/null
+  printf '@@journal %s %s %s\n' "$ns_since" "${ns_jrc:-?}" "${ns_grc:-?}"
   sed 's/^/|/' "$ns_tmp/jcount"
   sed 's/^/!/' "$ns_tmp/jerr"
   printf '@@end-journal\n'

@@ -57,6 +57,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
           .option('ask-become-pass', { alias: 'K', type: 'boolean', default: false, describe: 'prompt for the sudo password (never echoed or logged)' })
           .options(connectionOptions)
           .option('task-timeout', { type: 'number', default: 300, describe: 'seconds before a remote command is killed (task timeout: wins)' })
+          .option('kubeconfig', { type: 'string', describe: 'kubeconfig for the kube_* modules (default: KUBECONFIG, ~/.kube/config, in-cluster)' })
+          .option('context', { type: 'string', describe: 'kubeconfig context for the kube_* modules' })
           .option('report-json', { type: 'string', describe: 'write a JSON report here (and a .retry file beside it)' })
           .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
           .option('log-file', { type: 'string', describe: 'write JSON-lines logs here (host and task on every entry)' })

@@ -12,6 +12,7 @@ import { loadPlaybook } from '../playbook/load.js';
 import { builtinModules } from '../modules/index.js';
 import { runPlaybook } from '../executor/run.js';
 import { DefaultTransportFactory } from '../transport/factory.js';
+import { createKubeAccess } from '../kube/access.js';
 import { ConsoleSink } from '../report/console.js';
 import { JsonReportSink } from '../report/json-report.js';
 import { JunitSink } from '../report/junit.js';
@@ -42,6 +43,9 @@ export interface RunCommandArgs extends FactsArgs {
   'connect-timeout': number;
   'ask-key-passphrase': boolean;
   'task-timeout': number;
+  /** --kubeconfig / --context for the kube_* modules */
+  kubeconfig?: string;
+  context?: string;
   'report-json'?: string;
   junit?: string;
   'log-file'?: string;
@@ -77,6 +81,8 @@ export async function buildRunOptions(a: RunCommandArgs): Promise<RunOptions> {
   if (a.user !== undefined) options.user = a.user;
   if (a['private-key'] !== undefined) options.privateKey = a['private-key'];
   if (a.connection !== undefined) options.connection = a.connection;
+  if (a.kubeconfig !== undefined) options.kubeconfig = a.kubeconfig;
+  if (a.context !== undefined) options.kubeContext = a.context;
   if (a['ask-become-pass']) options.becomePassword = await promptHidden('BECOME password: ');
   if (a['ask-key-passphrase'] && process.env.NODESWEEP_KEY_PASSPHRASE === undefined) {
     options.keyPassphrase = await promptHidden('Private key passphrase: ');
@@ -158,11 +164,18 @@ export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks =
     modules,
     transports: new DefaultTransportFactory(options),
     signal: abort.signal,
+    // The kubeconfig is read only when a kube_* module first needs it.
+    kube: createKubeAccess({
+      ...(options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : {}),
+      ...(options.kubeContext !== undefined ? { context: options.kubeContext } : {}),
+      log: (msg) => logger.warn(msg),
+    }),
   };
   try {
     const summary = await runPlaybook(playbook, inventory, ctx);
     return summary.exitCode;
   } finally {
+    ctx.kube?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await events.close();

@@ -209,6 +209,9 @@ function healthFacts(node: CollectedNode, terminating: string[]): HealthFacts {
     kubelet_version: versionOf(h.kubeletVersion),
     crio_version_leaking: crioVersionLeaking(crio),
     kubelet_log_counts: h.kubeletLogCounts,
+    crio_drop_infra_ctr: h.crioConfig?.drop_infra_ctr === undefined ? null : h.crioConfig.drop_infra_ctr === 'true',
+    crio_conmon_cgroup: h.crioConfig?.conmon_cgroup ?? null,
+    crio_cgroup_manager: h.crioConfig?.cgroup_manager ?? null,
     kubelet_only_pods: terminating,
   };
 }

@@ -17,6 +17,7 @@ export function collectParams(p: CollectParams): Record<string, string> {
     CRIO: p.crio ?? 'crio',
     KUBELET: p.kubelet ?? 'kubelet',
     JOURNALCTL: p.journalctl ?? 'journalctl',
+    CRIO_CONFIG: p.crioConfig ?? '/etc/crio',
   };
 }
 
@@ -201,6 +202,17 @@ export function parseCollectOutput(stdout: string): CollectedNode {
         break;
       case '@@absent':
         break;
+      case '@@crio-config': {
+        const conf: Record<string, string> = {};
+        for (const l of payload(c, '|', false)) {
+          // |FILE:  key = "value"   # comment
+          const m = /^\|.*?:\s*(drop_infra_ctr|conmon_cgroup|cgroup_manager)\s*=\s*("([^"]*)"|'([^']*)'|([^\s#]*))/.exec(l);
+          if (m) conf[m[1]!] = m[3] ?? m[4] ?? m[5] ?? '';
+        }
+        expect(c, '@@end-crio-config');
+        health.crioConfig = conf;
+        break;
+      }
       case '@@journal': {
         const [sinceS, rcS, grepRcS] = rest.split(' ');
         const body = payload(c, '|!', false);

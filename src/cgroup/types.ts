@@ -33,6 +33,8 @@ export interface CollectParams {
   kubelet?: string;
   /** journalctl binary (default `journalctl`; empty string skips the log counts). */
   journalctl?: string;
+  /** crio's config dir (default /etc/crio): crio.conf and crio.conf.d/* are read for the leak-relevant settings. */
+  crioConfig?: string;
 }
 
 /** One command the script ran, its streams kept apart. */
@@ -105,6 +107,8 @@ export interface RawHealth {
   /** Counts of the kubelet log lines (KUBELET_LOG_PATTERNS) since `since`; null when journalctl is absent/failed. */
   kubeletLogCounts: Record<string, number> | null;
   kubeletLogSince: number | null;
+  /** `drop_infra_ctr`, `conmon_cgroup`, `cgroup_manager` as configured (last file wins, quotes removed); absent keys unset. */
+  crioConfig?: Record<string, string>;
 }
 
 /** The kubelet pods dir: names of `<KUBELET_ROOT>/pods/*`, or why it could not be read (fail closed). */
@@ -250,6 +254,10 @@ export interface HealthFacts {
   /** crio in the affected range of reference section 2 (true), fixed (false), unknown (null). */
   crio_version_leaking: boolean | null;
   kubelet_log_counts: Record<string, number> | null;
+  /** crio settings from its config files (null: not set there, crio's default applies). */
+  crio_drop_infra_ctr?: boolean | null;
+  crio_conmon_cgroup?: string | null;
+  crio_cgroup_manager?: string | null;
   /** Pod dirs under <kubelet_root>/pods whose UID the runtime does not know (report only, never deleted). */
   kubelet_only_pods: string[];
 }

@@ -165,6 +165,20 @@ describe('parseCollectOutput: details', () => {
     assert.match(noGrepO.warnings.join('\n'), /grep rc 2/);
   });
 
+  test('crio settings: quotes removed, comments ignored, the last file wins', () => {
+    const text = hier('').replace(
+      '@@absent journal\n',
+      '@@crio-config\n|/etc/crio/crio.conf:cgroup_manager = "systemd"\n|/etc/crio/crio.conf:conmon_cgroup = \'pod\'\n' +
+        '|/etc/crio/crio.conf:drop_infra_ctr = false # old\n|/etc/crio/crio.conf.d/99-x.conf:  drop_infra_ctr=true\n@@end-crio-config\n',
+    );
+    const n = parseCollectOutput(text);
+    assert.deepEqual(n.health.crioConfig, { cgroup_manager: 'systemd', conmon_cgroup: 'pod', drop_infra_ctr: 'true' });
+    const h = classify(n, { minAgeS: 0 }).health;
+    assert.deepEqual([h.crio_drop_infra_ctr, h.crio_conmon_cgroup, h.crio_cgroup_manager], [true, 'pod', 'systemd']);
+    const none = classify(parseCollectOutput(hier('')), { minAgeS: 0 }).health;
+    assert.deepEqual([none.crio_drop_infra_ctr, none.crio_conmon_cgroup, none.crio_cgroup_manager], [null, null, null]);
+  });
+
   test('collectParams: the script variables', () => {
     assert.deepEqual(collectParams({ cgroupRoot: '/sys/fs/cgroup', kubeletRoot: '/var/lib/kubelet', crictl: 'crictl', since: 1700000000.7 }), {
       CGROUP_ROOT: '/sys/fs/cgroup',
@@ -175,6 +189,7 @@ describe('parseCollectOutput: details', () => {
       CRIO: 'crio',
       KUBELET: 'kubelet',
       JOURNALCTL: 'journalctl',
+      CRIO_CONFIG: '/etc/crio',
     });
   });
 });

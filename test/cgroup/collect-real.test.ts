@@ -202,13 +202,16 @@ describe('cgroup_collect.sh on real cgroups', { skip: skipReason ?? false }, () 
     const ps = crictlPsJson([{ id: A_C, podSandboxId: A_SB, podUid: A }]);
     crictl = crictlStub(tmp, pods, ps);
     brokenCrictl = crictlStub(tmp, pods, ps, true);
+    mkdirs(tmp, ['crio-etc/crio.conf.d']);
+    writeFileSync(join(tmp, 'crio-etc/crio.conf'), '[crio.runtime]\ncgroup_manager = "systemd"\nconmon_cgroup = "pod"\n# drop_infra_ctr = false\n');
+    writeFileSync(join(tmp, 'crio-etc/crio.conf.d/10-drop.conf'), '[crio.runtime]\ndrop_infra_ctr = true\n');
     const crio = join(tmp, 'crio');
     writeFileSync(crio, '#!/bin/sh\necho "crio version 1.24.1"\necho "Version:  1.24.1"\n');
     chmodSync(crio, 0o755);
   });
 
   test('v1/hybrid root of symlinks: every hierarchy once, every kind classified, processes reported', async () => {
-    const r = await runCollect({ cgroupRoot: root, kubeletRoot, crictl, crio: join(root, '..', 'crio'), kubelet: '/nonexistent/kubelet' });
+    const r = await runCollect({ cgroupRoot: root, kubeletRoot, crictl, crio: join(root, '..', 'crio'), kubelet: '/nonexistent/kubelet', crioConfig: join(root, '..', 'crio-etc') });
     assert.equal(r.rc, 0, r.stderr);
     const node = parseCollectOutput(r.stdout);
     assert.equal(node.mode, 'hybrid');
@@ -253,6 +256,7 @@ describe('cgroup_collect.sh on real cgroups', { skip: skipReason ?? false }, () 
     assert.equal(c.busy.length, 4);
     for (const b of c.busy) assert.deepEqual(b.pids.map((p) => [p.pid, p.cmdline]), [[strayPid, 'sleep 301']]);
     assert.equal(c.health.crio_version_leaking, true);
+    assert.deepEqual([c.health.crio_drop_infra_ctr, c.health.crio_conmon_cgroup, c.health.crio_cgroup_manager], [true, 'pod', 'systemd']);
     for (const d of c.dirs) {
       if (d.pod_uid === A && d.container_id !== A_DEAD) assert.equal(d.decision, 'live', d.path);
       if (d.pod_uid === T) assert.equal(d.decision, 'terminating', d.path);

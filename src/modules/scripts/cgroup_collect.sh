@@ -3,7 +3,7 @@
 # (removed at the end) used to keep a command's stdout and stderr apart.
 #
 # Parameters, prepended as sh assignments (see collectParams in src/cgroup/collect-parse.ts):
-#   CGROUP_ROOT KUBELET_ROOT CRICTL CRIO KUBELET JOURNALCTL SINCE SAMPLE_S
+#   CGROUP_ROOT KUBELET_ROOT CRICTL CRIO KUBELET JOURNALCTL SINCE SAMPLE_S CRIO_CONFIG
 #
 # Process count: constant in the number of cgroups. Every per-dir step is batched (`find -printf`, or
 # `find -exec stat {} +`, `find -exec grep -H {} +`, `xargs grep`); loops run sh builtins only. There is a
@@ -24,6 +24,7 @@ export LC_ALL
 : "${KUBELET:=kubelet}"
 : "${JOURNALCTL=journalctl}"
 : "${SAMPLE_S:=1}"
+: "${CRIO_CONFIG:=/etc/crio}"
 ns_nl='
 '
 ns_oldpwd=$PWD
@@ -267,6 +268,11 @@ fi
 # versions (absent binaries are fine)
 if command -v "$CRIO" >/dev/null 2>&1; then ns_cmd crio-version "$CRIO" --version; else printf '@@absent crio-version\n'; fi
 if command -v "$KUBELET" >/dev/null 2>&1; then ns_cmd kubelet-version "$KUBELET" --version; else printf '@@absent kubelet-version\n'; fi
+
+# crio settings that decide the leak (reference section 2/6): later files override earlier ones
+printf '@@crio-config\n'
+grep -H -E '^[[:space:]]*(drop_infra_ctr|conmon_cgroup|cgroup_manager)[[:space:]]*=' "$CRIO_CONFIG/crio.conf" "$CRIO_CONFIG"/crio.conf.d/* 2>/dev/null | sed 's/^/|/'
+printf '@@end-crio-config\n'
 
 # kubelet log lines since SINCE (default: the last hour), counted by pattern in one pipeline
 if [ -n "$JOURNALCTL" ] && command -v "$JOURNALCTL" >/dev/null 2>&1 && [ -n "$ns_tmp" ]; then

@@ -339,13 +339,21 @@ function addDir(dirs: CgroupDir[], byPath: Map<string, CgroupDir>, hierarchy: st
 }
 
 function parseProcs(c: Cursor, procs: Record<number, ProcessInfo>, warnings: string[]): void {
-  // /proc/PID/stat:PID (COMM) S ...   -- comm may hold spaces and parens: the state follows the LAST ')'
+  // /proc/PID/stat:PID (COMM) S ...   -- comm may hold spaces, parens and even a newline (grep then prints a
+  // second prefixed line), so lines are joined per pid and the state is read after the LAST ')'
+  const statText = new Map<number, string>();
   while (!c.done && !c.peek()!.startsWith('@@')) {
     const l = c.next();
-    const m = /^\/proc\/(\d+)\/stat:(\d+) \((.*)\) (\S)( |$)/s.exec(l);
+    const m = /^\/proc\/(\d+)\/stat:(.*)$/s.exec(l);
     if (!m) c.fail(`expected '/proc/PID/stat:PID (COMM) STATE ...', got ${JSON.stringify(l.slice(0, 120))}`);
     const pid = Number(m[1]);
-    procs[pid] = { pid, state: m[4]!, cmdline: '', comm: m[3]! };
+    const prev = statText.get(pid);
+    statText.set(pid, prev === undefined ? m[2]! : `${prev}\n${m[2]!}`);
+  }
+  for (const [pid, text] of statText) {
+    const m = /^(\d+) \((.*)\) (\S)( |$)/s.exec(text);
+    if (!m || Number(m[1]) !== pid) c.fail(`expected 'PID (COMM) STATE ...' in /proc/${pid}/stat, got ${JSON.stringify(text.slice(0, 120))}`);
+    procs[pid] = { pid, state: m[3]!, cmdline: '', comm: m[2]! };
   }
   expect(c, '@@proc-cmdline');
   const cmd = new Map<number, string[]>();

@@ -140,11 +140,14 @@ describe('parseCollectOutput: details', () => {
   });
 
   test('comm with spaces and parens, multi-line and NUL-separated command lines, kernel threads', () => {
-    const stat = '/proc/7/stat:7 (a (b) c) D 1 2 3\n/proc/8/stat:8 (kworker/0:1) I 2 0 0\n';
+    const stat = '/proc/7/stat:7 (a (b) c) D 1 2 3\n/proc/8/stat:8 (kworker/0:1) I 2 0 0\n/proc/9/stat:9 (evil\n/proc/9/stat:) S\n/proc/9/stat:) D 1 2\n';
     const cmd = '/proc/7/cmdline:sh -c echo\n/proc/7/cmdline:two\0lines \n';
     const n = parseCollectOutput(hier('/r/kubepods.slice/x/cgroup.procs:7\n/r/kubepods.slice/x/cgroup.procs:8\n', stat, cmd));
     assert.deepEqual(n.procs[7], { pid: 7, state: 'D', cmdline: 'sh -c echo two lines', comm: 'a (b) c' });
     assert.deepEqual(n.procs[8], { pid: 8, state: 'I', cmdline: '[kworker/0:1]', comm: 'kworker/0:1' });
+    // a comm with a newline cannot hide a D state
+    assert.equal(n.procs[9]!.state, 'D');
+    assert.equal(n.procs[9]!.comm, 'evil\n) S\n');
   });
 
   test('kubelet log counts: matched lines mapped to their pattern; a failed journalctl or grep gives null, not zero', () => {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { loadInventory } from '../inventory/load.js';
 import { defaultStateDbPath, openHistory, queryHistory } from '../history/db.js';
-import { nodeTrend, parseSince, type NodeTrend } from '../history/trend.js';
+import { crossingOrder, nodeTrend, parseSince, type NodeTrend } from '../history/trend.js';
 import { formatBytes, formatCount } from '../report/html/svg.js';
 import type { CliIo } from './main.js';
 
@@ -22,13 +22,6 @@ export interface HistoryCommandArgs {
 const day = (t: number) => new Date(t * 1000).toISOString().slice(0, 10);
 const minute = (t: number) => new Date(t * 1000).toISOString().slice(0, 16).replace('T', ' ');
 const signed = (n: number, fmt: (x: number) => string) => `${n >= 0 ? '+' : '-'}${fmt(Math.abs(n))}`;
-
-/** Soonest crossing first (already crossed before that), then nodes that do not cross, by name. */
-export function crossingOrder(a: NodeTrend, b: NodeTrend): number {
-  const rank = (t: NodeTrend) => (t.crossing?.kind === 'crossed' ? 0 : t.crossing?.kind === 'at' ? 1 : 2);
-  const at = (t: NodeTrend) => (t.crossing && t.crossing.kind !== 'none' ? t.crossing.at : 0);
-  return rank(a) - rank(b) || at(a) - at(b) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
-}
 
 function crossingText(t: NodeTrend, now: number): string {
   const c = t.crossing;

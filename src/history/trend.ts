@@ -51,9 +51,9 @@ export type Crossing =
 
 /**
  * When the series crosses `line` at its fitted rate, projected from its last value (the operator's "at this
- * rate"). Flat or decreasing series never cross.
+ * rate"). Flat or decreasing series never cross. `fitOn`: the points the rate is fitted on (default all).
  */
-export function crossing(points: readonly Point[], line: number): Crossing {
+export function crossing(points: readonly Point[], line: number, fitOn: readonly Point[] = points): Crossing {
   const last = points.at(-1);
   if (last && last.v >= line) {
     // the first point of the run of values at or above the line that ends with the last one
@@ -61,7 +61,7 @@ export function crossing(points: readonly Point[], line: number): Crossing {
     while (i > 0 && points[i - 1]!.v >= line) i--;
     return { kind: 'crossed', at: points[i]!.t };
   }
-  const fit = leastSquares(points);
+  const fit = leastSquares(fitOn);
   if (!fit || !last) return { kind: 'none', reason: 'too-few-points' };
   if (fit.slope === 0) return { kind: 'none', reason: 'flat' };
   if (fit.slope < 0) return { kind: 'none', reason: 'decreasing' };
@@ -75,6 +75,27 @@ export function sinceLastPrune<T extends { ts: number; phase?: string; run_id?: 
   const i = samples.findIndex((s) => s.run_id === last.run_id && s.phase === 'after');
   if (i >= 0) return samples.slice(i);
   return samples.filter((s) => s.ts >= last.ts);
+}
+
+/** Enough to tell a rate: three samples at distinct times over at least six hours. */
+function enough(samples: readonly { ts: number }[]): boolean {
+  const ts = new Set(samples.map((s) => s.ts));
+  return ts.size >= 3 && Math.max(...ts) - Math.min(...ts) >= 6 * 3600;
+}
+
+/**
+ * The samples to fit rates on: since the last prune, or, when that is too short to tell, the stretch before it
+ * (up to the prune's before-sample): the same pod churn, measured earlier. Right after a prune that is the
+ * operator's "at this rate".
+ */
+export function trendSegment(samples: readonly HistorySample[], prunes: readonly HistoryPrune[]): HistorySample[] {
+  const seg = sinceLastPrune(samples, prunes);
+  const last = prunes.at(-1);
+  if (!last || enough(seg)) return seg;
+  const i = samples.findIndex((s) => s.run_id === last.run_id && s.phase === 'after');
+  const earlier = i >= 0 ? samples.slice(0, i) : samples.filter((s) => s.ts < last.ts);
+  const prev = sinceLastPrune(earlier, prunes.slice(0, -1));
+  return enough(prev) ? prev : seg;
 }
 
 function series(samples: readonly HistorySample[], pick: (s: HistorySample) => number | null): Point[] {
@@ -118,10 +139,13 @@ const diff = (a: number | null | undefined, b: number | null | undefined): numbe
 
 /** Everything `nodesweep history` says about one node. */
 export function nodeTrend(h: NodeHistory, line = SYSTEM_RESERVATION_BYTES): NodeTrend {
-  const seg = sinceLastPrune(h.samples, h.prunes);
+  const seg = trendSegment(h.samples, h.prunes);
   const leaked = series(seg, (s) => s.leaked_total);
   const crio = series(seg, (s) => s.crio_memory_bytes);
   const sys = series(seg, (s) => s.system_slice_memory_bytes);
+  // the crossing is projected from the node's latest value, at the segment's rate
+  const allCrio = series(h.samples, (s) => s.crio_memory_bytes);
+  const allSys = series(h.samples, (s) => s.system_slice_memory_bytes);
   const last = h.samples.at(-1);
   const lastWith = (pick: (s: HistorySample) => number | null): number | null => {
     for (let i = h.samples.length - 1; i >= 0; i--) {
@@ -130,7 +154,7 @@ export function nodeTrend(h: NodeHistory, line = SYSTEM_RESERVATION_BYTES): Node
     }
     return null;
   };
-  const metric = sys.length > 0 ? 'system.slice' : crio.length > 0 ? 'crio' : null;
+  const metric = allSys.length > 0 ? 'system.slice' : allCrio.length > 0 ? 'crio' : null;
   const p = h.prunes.at(-1);
   return {
     node: h.node,
@@ -145,7 +169,7 @@ export function nodeTrend(h: NodeHistory, line = SYSTEM_RESERVATION_BYTES): Node
     system_slice_memory_per_day: perDay(sys),
     kubelet_cpu_now: lastWith((s) => s.kubelet_cpu_cores),
     crossing_metric: metric,
-    crossing: metric === 'system.slice' ? crossing(sys, line) : metric === 'crio' ? crossing(crio, line) : null,
+    crossing: metric === 'system.slice' ? crossing(allSys, line, sys) : metric === 'crio' ? crossing(allCrio, line, crio) : null,
     last_prune: p
       ? {
           ts: p.ts,
@@ -160,6 +184,13 @@ export function nodeTrend(h: NodeHistory, line = SYSTEM_RESERVATION_BYTES): Node
         }
       : null,
   };
+}
+
+/** Soonest crossing first (already crossed before that), then nodes that do not cross, by name. */
+export function crossingOrder(a: NodeTrend, b: NodeTrend): number {
+  const rank = (t: NodeTrend) => (t.crossing?.kind === 'crossed' ? 0 : t.crossing?.kind === 'at' ? 1 : 2);
+  const at = (t: NodeTrend) => (t.crossing && t.crossing.kind !== 'none' ? t.crossing.at : 0);
+  return rank(a) - rank(b) || at(a) - at(b) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
 }
 
 /** `14d`, `36h`, `90m`, `2w`, `3600s` (or a bare number of seconds) -> seconds. null when malformed. */

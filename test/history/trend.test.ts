@@ -111,6 +111,20 @@ describe('sinceLastPrune and nodeTrend', () => {
     assert.equal(t.samples, 7);
   });
 
+  test('right after a prune the rate is the stretch before it, projected from the latest value', () => {
+    const justPruned: NodeHistory = {
+      node: 'w4',
+      samples: [...h.samples.slice(0, 4), sample(4, 3, 'after', 0, 150, 0.4)],
+      prunes: [{ ...h.prunes[0]! }],
+    };
+    const t = nodeTrend(justPruned, 1000);
+    close(t.leaked_per_day, 1000);
+    close(t.crio_memory_per_day, 100);
+    assert.equal(t.leaked_now, 0);
+    // system.slice now 250, 100/day before the prune: 1000 in 7.5 days
+    assert.deepEqual(t.crossing, { kind: 'at', at: T0 + 3 * DAY_S + 7.5 * DAY_S });
+  });
+
   test('no memory measured: no crossing; only crio measured: crossing on crio', () => {
     const none = nodeTrend({ node: 'x', samples: [sample(1, 0, 'after', 5, null), sample(2, 1, 'after', 9, null)], prunes: [] });
     assert.equal(none.crossing, null);

@@ -6,8 +6,8 @@
 import type { NodeHistory } from '../../history/db.js';
 import type { NodeFacts, NodeSnapshot, NodeVerdict, RunFacts } from '../../history/node-facts.js';
 import { LEAK_KINDS, SYSTEM_RESERVATION_BYTES } from '../../history/node-facts.js';
-import { nodeTrend, type NodeTrend } from '../../history/trend.js';
-import { esc, formatBytes, formatCores, formatCount, hbarChart, lineChart, type BarRow } from './svg.js';
+import { crossingOrder, nodeTrend, type NodeTrend } from '../../history/trend.js';
+import { byteTicks, esc, formatBytes, formatCores, formatCount, hbarChart, lineChart, type BarRow } from './svg.js';
 
 export interface HtmlHistoryNode {
   node: string;
@@ -63,6 +63,8 @@ export function buildHtmlData(run: RunFacts, history: NodeHistory[] | null, opts
             prunes: h.prunes.map((p) => ({ ts: p.ts, run_id: p.run_id, removed: p.removed, remediations: p.remediations })),
             trend: nodeTrend(h),
           }))
+          // the node that crosses the line soonest first
+          .sort((a, b) => crossingOrder(a.trend, b.trend))
       : null,
   };
 }
@@ -87,6 +89,8 @@ export const KIND_COLOR: Record<(typeof LEAK_KINDS)[number], string> = {
   nested: '#9a6700',
 };
 const MEM_COLOR = { 'system.slice': '#0550ae', crio: '#e16f24' } as const;
+/** The same metrics before the run: lighter. */
+const MEM_BEFORE_COLOR = { 'system.slice': '#9ec5f4', crio: '#f8c59c' } as const;
 const PHASE_COLOR = { before: '#8c959f', after: '#0969da' } as const;
 
 const CSS = `
@@ -99,7 +103,7 @@ header .meta{color:#9198a1;margin-top:4px;font-size:13px}
 header .meta b{color:#f0f6fc;font-weight:500}
 .badge{display:inline-block;border-radius:999px;padding:1px 9px;font-size:12px;font-weight:600;color:#fff;vertical-align:1px}
 main{max-width:1180px;margin:0 auto;padding:20px 32px 40px}
-.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:4px 0 22px}
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(128px,1fr));gap:12px;margin:4px 0 22px}
 .tile{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
 .tile .v{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums}
 .tile .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
@@ -110,13 +114,15 @@ table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th{font-size:11.5px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:600;text-align:right;padding:6px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
 td{padding:7px 8px;border-bottom:1px solid #eaeef2;text-align:right;white-space:nowrap}
 th:first-child,td:first-child,th.l,td.l{text-align:left}
+td.tasks-cell{font-size:12.5px}
 tr.node-row td:first-child{font-weight:600;border-left:4px solid var(--verdict);padding-left:10px}
 .pill{display:inline-block;border-radius:999px;padding:1px 9px;font-size:12px;font-weight:600;color:#fff;background:var(--verdict)}
 .arrow{color:var(--muted)}
 .over{color:#cf222e;font-weight:600}
 .muted{color:var(--muted)}
 .grid2{display:grid;grid-template-columns:1fr;gap:18px}
-.chart{max-width:100%;height:auto;font-size:11px}
+.chart{width:100%;height:auto;font-size:11px}
+.hist-row{display:grid;grid-template-columns:1fr 1fr;gap:8px}
 .chart .grid{stroke:#eaeef2}
 .chart .axis{stroke:#8c959f}
 .chart .tick{fill:var(--muted);font-size:10.5px}
@@ -138,6 +144,9 @@ tr.node-row td:first-child{font-weight:600;border-left:4px solid var(--verdict);
 .trend b{color:var(--fg)}
 details{border-top:1px solid #eaeef2;padding:8px 0}
 details summary{cursor:pointer;font-weight:600}
+details.paths{border:0;padding:4px 0 0}
+details.paths summary{font-weight:500;color:var(--muted)}
+h4{margin:12px 0 4px;font-size:13px}
 details table td,details table th{text-align:left;white-space:normal}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
 footer{color:var(--muted);font-size:12px;text-align:center;margin-top:10px}
@@ -176,10 +185,10 @@ function summaryTable(nodes: HtmlReportData['nodes']): string {
 <td>${memCell(a?.crio_memory_bytes)}</td>
 <td>${beforeAfter(b?.kubelet_cpu_cores, a?.kubelet_cpu_cores, formatCores)}</td>
 <td>${beforeAfter(b?.num_cgroups, a?.num_cgroups, formatCount)}</td>
-<td class="l muted">ok ${st.ok} · changed ${st.changed}${st.failed ? ` · <span class="over">failed ${st.failed}</span>` : ''}${st.unreachable ? ` · <span class="over">unreachable ${st.unreachable}</span>` : ''}${st.rescued ? ` · rescued ${st.rescued}` : ''}</td>
+<td class="l muted tasks-cell">${st.ok} ok, ${st.changed} changed${st.failed ? `, <span class="over">${st.failed} failed</span>` : ''}${st.unreachable ? `, <span class="over">${st.unreachable} unreachable</span>` : ''}${st.rescued ? `, ${st.rescued} rescued` : ''}</td>
 </tr>`;
   });
-  return `<table class="summary"><thead><tr><th>node</th><th class="l">verdict</th><th>leaked before → after</th><th>removed</th><th>busy</th><th>refused</th><th>system.slice</th><th>crio</th><th>kubelet CPU</th><th>num_cgroups</th><th class="l">tasks</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="summary"><thead><tr><th>node</th><th class="l">verdict</th><th>leaked</th><th>removed</th><th>busy</th><th>refused</th><th>system.slice</th><th>crio</th><th>kubelet CPU</th><th>num_cgroups</th><th class="l">tasks</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function leakedRows(nodes: HtmlReportData['nodes']): BarRow[] {
@@ -204,14 +213,20 @@ function metricRows(nodes: HtmlReportData['nodes'], pick: (s: NodeSnapshot) => n
     }));
 }
 
+/** Per node and metric: the value the run left (series `system.slice`, `crio`), preceded by the value before the
+ * run (series `system.slice:before`, ...) when a later measurement changed it. */
 function memoryRows(nodes: HtmlReportData['nodes']): BarRow[] {
+  const pick = (s: NodeSnapshot | null, m: 'system.slice' | 'crio') => (s ? (m === 'crio' ? s.crio_memory_bytes : s.system_slice_memory_bytes) : null);
   return nodes
     .filter((n) => n.after)
     .map((n) => ({
       node: n.node,
-      bars: (['system.slice', 'crio'] as const).map((m) => {
-        const v = m === 'crio' ? n.after!.crio_memory_bytes : n.after!.system_slice_memory_bytes;
-        return { series: m, label: m, missing: v === null, segments: [{ kind: 'memory', value: v ?? 0, color: MEM_COLOR[m] }] };
+      bars: (['system.slice', 'crio'] as const).flatMap((m) => {
+        const a = pick(n.after, m);
+        const b = pick(n.before, m);
+        const after = { series: m, label: b !== null && b !== a ? `${m} after` : m, missing: a === null, segments: [{ kind: 'memory', value: a ?? 0, color: MEM_COLOR[m] }] };
+        if (b === null || b === a) return [after];
+        return [{ series: `${m}:before`, label: `${m} before`, segments: [{ kind: 'memory', value: b, color: MEM_BEFORE_COLOR[m] }] }, after];
       }),
     }));
 }
@@ -226,7 +241,7 @@ function trendText(t: NodeTrend, now: number): string {
     const c = t.crossing;
     if (c.kind === 'crossed') parts.push(`<span class="over">${esc(t.crossing_metric)} over 1 GiB since ${esc(isoMin(c.at))}</span>`);
     else if (c.kind === 'at') parts.push(`${esc(t.crossing_metric)} crosses 1 GiB <b>${esc(isoMin(Math.round(c.at)))}</b> (in ${((c.at - now) / 86_400).toFixed(1)} days)`);
-    else parts.push(`${esc(t.crossing_metric)} not growing`);
+    else parts.push(c.reason === 'too-few-points' ? `${esc(t.crossing_metric)}: too few samples for a trend` : `${esc(t.crossing_metric)} not growing`);
   }
   if (t.last_prune) parts.push(`last prune ${esc(isoMin(t.last_prune.ts))}: ${formatCount(t.last_prune.removed)} removed`);
   return parts.join(' · ');
@@ -246,6 +261,7 @@ function historySection(history: HtmlHistoryNode[], now: number): string {
       node: h.node,
       title: 'memory',
       format: formatBytes,
+      ticks: byteTicks,
       refLine: { value: SYSTEM_RESERVATION_BYTES, label: '1 GiB reservation' },
       marks,
       lines: [
@@ -259,7 +275,7 @@ function historySection(history: HtmlHistoryNode[], now: number): string {
       title: 'kubelet CPU (cores)',
       format: formatCores,
       marks,
-      width: 270,
+      width: 280,
       height: 180,
       lines: [{ series: 'kubelet', label: 'kubelet', color: '#8250df', points: pts((s) => s.kubelet_cpu_cores) }],
     });
@@ -269,11 +285,11 @@ function historySection(history: HtmlHistoryNode[], now: number): string {
       title: 'leaked cgroups',
       format: formatCount,
       marks,
-      width: 270,
+      width: 280,
       height: 180,
       lines: [{ series: 'leaked', label: 'leaked', color: '#bf8700', points: pts((s) => s.leaked_total) }],
     });
-    return `<div class="hist-card" data-node="${esc(h.node)}"><h3>${esc(h.node)}</h3><div class="trend">${trendText(h.trend, now)}</div>${mem}<div>${cpu}${leaks}</div></div>`;
+    return `<div class="hist-card" data-node="${esc(h.node)}"><h3>${esc(h.node)}</h3><div class="trend">${trendText(h.trend, now)}</div>${mem}<div class="hist-row">${cpu}${leaks}</div></div>`;
   });
   return `<section id="history"><h2>Over time</h2><p class="sub">Every stored run of each node (history database); green markers are prunes. The dashed red line is kubelet's 1 GiB system reservation.</p><div class="hist">${cards.join('')}</div></section>`;
 }
@@ -302,20 +318,21 @@ function detailsSection(nodes: HtmlReportData['nodes']): string {
           .map((r) => `<tr><td><code>${esc(r.path)}</code></td><td>${esc(r.reason)}</td></tr>`)
           .join('')}</table>`
       : '';
-    const removed = n.removed.length ? `<h4>Removed (${n.removed.length})</h4>${pathList(n.removed)}` : '';
-    const would = n.would_remove.length ? `<h4>Would remove (check mode, ${n.would_remove.length})</h4>${pathList(n.would_remove)}` : '';
+    const removed = n.removed.length ? `<details class="paths"><summary>Removed (${formatCount(n.removed.length)})</summary>${pathList(n.removed)}</details>` : '';
+    const would = n.would_remove.length ? `<details class="paths"><summary>Would remove (check mode, ${formatCount(n.would_remove.length)})</summary>${pathList(n.would_remove)}</details>` : '';
     const rem = n.remediations.length
       ? `<h4>Remediations</h4><ul>${n.remediations.map((r) => `<li>${esc(r.task)}: <b>${r.result}</b>${r.msg ? ` – ${esc(r.msg)}` : ''}</li>`).join('')}</ul>`
       : '';
     const facts = [
       n.cgroup_mode && `cgroup ${esc(n.cgroup_mode)}`,
-      n.crio_version && `crio ${esc(n.crio_version)}${n.crio_version_leaking ? ' <span class="over">(leaking version)</span>' : ''}`,
-      n.kubelet_version && `kubelet ${esc(n.kubelet_version)}`,
+      n.crio_version && `${esc(n.crio_version)}${n.crio_version_leaking ? ' <span class="over">(a leaking version)</span>' : ''}`,
+      n.kubelet_version && esc(n.kubelet_version),
       n.after?.nr_dying_descendants != null && `dying cgroups ${formatCount(n.after.nr_dying_descendants)}`,
       n.too_young ? `${n.too_young} too young` : '',
       n.vanished ? `${n.vanished} vanished` : '',
     ].filter(Boolean);
-    return `<details data-node="${esc(n.node)}"${n.verdict !== 'clean' && n.verdict !== 'no-data' ? ' open' : ''}><summary><span class="pill" style="${verdictVars(n.verdict)}">${esc(VERDICT_STYLE[n.verdict].text)}</span> ${esc(n.node)} <span class="muted">${facts.join(' · ')}</span></summary>
+    const calm = n.verdict === 'clean' || n.verdict === 'cleaned' || n.verdict === 'no-data';
+    return `<details class="node" data-node="${esc(n.node)}"${calm ? '' : ' open'}><summary><span class="pill" style="${verdictVars(n.verdict)}">${esc(VERDICT_STYLE[n.verdict].text)}</span> ${esc(n.node)} <span class="muted">${facts.join(' · ')}</span></summary>
 <table class="tasks"><tr><th>task</th><th>module</th><th>status</th><th>message</th></tr>${tasks}</table>${rem}${busy}${refused}${removed}${would}</details>`;
   });
   return `<section id="details"><h2>Per node</h2><p class="sub">Task outcomes, and what was removed, busy (holding processes) or refused.</p>${blocks.join('')}</section>`;
@@ -335,13 +352,15 @@ export function renderHtmlReport(data: HtmlReportData): string {
   const sum = (f: (n: HtmlReportData['nodes'][number]) => number) => nodes.reduce((s, n) => s + f(n), 0);
   const leakedBefore = sum((n) => n.before?.leaked_total ?? 0);
   const leakedAfter = sum((n) => n.after?.leaked_total ?? 0);
-  const over = nodes.filter((n) => (n.after?.system_slice_memory_bytes ?? n.after?.crio_memory_bytes ?? 0) >= SYSTEM_RESERVATION_BYTES).length;
+  const overLine = (s: NodeSnapshot | null) => (s?.system_slice_memory_bytes ?? s?.crio_memory_bytes ?? 0) >= SYSTEM_RESERVATION_BYTES;
+  const overBefore = nodes.filter((n) => overLine(n.before)).length;
+  const overAfter = nodes.filter((n) => overLine(n.after)).length;
   const tiles: [string, string][] = [
     [String(nodes.length), 'nodes'],
     [`${formatCount(leakedBefore)} → ${formatCount(leakedAfter)}`, 'leaked cgroups'],
     [formatCount(sum((n) => n.removed.length)), data.run.check_mode ? 'removed (check mode)' : 'removed'],
     [formatCount(sum((n) => n.busy.length)), 'busy'],
-    [String(over), 'over 1 GiB'],
+    [overBefore === overAfter ? String(overAfter) : `${overBefore} → ${overAfter}`, 'over 1 GiB'],
     [String(sum((n) => n.remediations.filter((r) => r.result === 'success').length)), 'crio restarts'],
     [String(nodes.filter((n) => n.unreachable).length), 'unreachable'],
   ];
@@ -349,8 +368,8 @@ export function renderHtmlReport(data: HtmlReportData): string {
   const charts = withData
     ? `<section id="charts"><h2>Leaked cgroups by kind</h2><p class="sub">Per node, before the run (first scan) and after it (last scan or prune).</p>
 ${legend(LEAK_KINDS.map((k) => [KIND_COLOR[k], k]))}${hbarChart({ id: 'leaked', rows: leakedRows(nodes), format: formatCount })}</section>
-<section><h2>Memory against the 1 GiB system reservation</h2><p class="sub">system.slice and crio.service as the run left them; past the red line kubelet's reservation no longer covers the system.</p>
-${legend([[MEM_COLOR['system.slice'], 'system.slice'], [MEM_COLOR.crio, 'crio']])}${hbarChart({ id: 'memory', rows: memoryRows(nodes), format: formatBytes, refLine: { value: SYSTEM_RESERVATION_BYTES, label: '1 GiB' } })}</section>
+<section><h2>Memory against the 1 GiB system reservation</h2><p class="sub">system.slice and crio.service before the run (light) and as the run left them; past the red line kubelet's reservation no longer covers the system.</p>
+${legend([[MEM_BEFORE_COLOR['system.slice'], 'system.slice before'], [MEM_COLOR['system.slice'], 'system.slice'], [MEM_BEFORE_COLOR.crio, 'crio before'], [MEM_COLOR.crio, 'crio']])}${hbarChart({ id: 'memory', rows: memoryRows(nodes), format: formatBytes, ticks: byteTicks, refLine: { value: SYSTEM_RESERVATION_BYTES, label: '1 GiB' } })}</section>
 <section><h2>kubelet CPU</h2><p class="sub">Cores kubelet used, before and after: it burns CPU retrying work on pods that are gone while their cgroups remain.</p>
 ${legend([[PHASE_COLOR.before, 'before'], [PHASE_COLOR.after, 'after']])}${hbarChart({ id: 'kubelet-cpu', rows: metricRows(nodes, (s) => s.kubelet_cpu_cores), format: formatCores })}</section>
 <section><h2>num_cgroups</h2><p class="sub">Highest num_cgroups of /proc/cgroups over the controllers, before and after.</p>

@@ -22,6 +22,12 @@ export function niceTicks(max: number, target = 5): number[] {
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
+
+/** Ticks for byte values at round MiB or GiB steps (not 238 MiB, 477 MiB, ...). */
+export function byteTicks(max: number, target = 5): number[] {
+  const unit = max >= 0.9 * GIB ? GIB : MIB;
+  return niceTicks(max / unit, target).map((t) => t * unit);
+}
 export function formatBytes(n: number): string {
   if (Math.abs(n) >= GIB) return `${+(n / GIB).toFixed(2)} GiB`;
   if (Math.abs(n) >= MIB) return `${+(n / MIB).toFixed(n >= 100 * MIB ? 0 : 1)} MiB`;
@@ -63,12 +69,14 @@ export interface HBarChartSpec {
   refLine?: { value: number; label: string };
   /** Axis ticks' formatter (default: format). */
   tickFormat?: Formatter;
+  /** Tick positions for a maximum (default niceTicks). */
+  ticks?: (max: number, target?: number) => number[];
   width?: number;
 }
 
 /** Horizontal (stacked) bars, one group per node: scales to many nodes by growing downwards. */
 export function hbarChart(spec: HBarChartSpec): string {
-  const width = spec.width ?? 760;
+  const width = spec.width ?? 1040;
   const left = 150;
   const right = 80;
   const top = 14;
@@ -78,7 +86,7 @@ export function hbarChart(spec: HBarChartSpec): string {
   const plotW = width - left - right;
   const totals = spec.rows.flatMap((r) => r.bars.map((b) => b.segments.reduce((s, x) => s + x.value, 0)));
   const max = Math.max(1, ...totals, spec.refLine ? spec.refLine.value * 1.08 : 0);
-  const ticks = niceTicks(max);
+  const ticks = (spec.ticks ?? niceTicks)(max);
   const top_ = ticks[ticks.length - 1]!;
   const x = (v: number) => left + (v / top_) * plotW;
   const groupH = (r: BarRow) => r.bars.length * (barH + gap) - gap;
@@ -138,6 +146,7 @@ export interface LineChartSpec {
   refLine?: { value: number; label: string };
   /** Prunes: vertical markers. */
   marks: { t: number; label: string }[];
+  ticks?: (max: number, target?: number) => number[];
   width?: number;
   height?: number;
 }
@@ -170,7 +179,7 @@ export function lineChart(spec: LineChartSpec): string {
     t1 += 1800;
   }
   const vmax = Math.max(1e-9, ...all.map((p) => p.v), spec.refLine ? spec.refLine.value * 1.1 : 0);
-  const ticks = niceTicks(vmax, 4);
+  const ticks = (spec.ticks ?? niceTicks)(vmax, 4);
   const vtop = ticks[ticks.length - 1]!;
   const x = (t: number) => left + ((t - t0) / (t1 - t0)) * plotW;
   const y = (v: number) => top + plotH - (v / vtop) * plotH;
@@ -190,7 +199,7 @@ export function lineChart(spec: LineChartSpec): string {
   if (spec.refLine) {
     const ry = y(spec.refLine.value).toFixed(1);
     out.push(`<line class="ref-line" data-ref="${spec.refLine.value}" x1="${left}" x2="${width - right}" y1="${ry}" y2="${ry}"/>`);
-    out.push(`<text class="ref-label" x="${width - right - 4}" y="${(+ry - 4).toFixed(1)}" text-anchor="end">${esc(spec.refLine.label)}</text>`);
+    out.push(`<text class="ref-label" x="${left + 4}" y="${(+ry - 4).toFixed(1)}">${esc(spec.refLine.label)}</text>`);
   }
   for (const m of spec.marks) {
     const mx = x(m.t).toFixed(1);

@@ -166,7 +166,7 @@ describe('HTML report in headless Chromium', () => {
     assert.deepEqual(cg, wantCg);
     assert.equal(await loaded.page.getAttribute('svg[data-chart="memory"] .ref-line', 'data-ref'), String(SYSTEM_RESERVATION_BYTES));
     // the story's node was over the line before the prune, and is back under it
-    const w4 = mem.filter((m) => m.node === 'worker-04' && m.series.startsWith('system.slice')).map((m) => Number(m.value) > SYSTEM_RESERVATION_BYTES);
+    const w4 = mem.filter((m) => m.node === 'worker-04' && (m.series ?? '').startsWith('system.slice')).map((m) => Number(m.value) > SYSTEM_RESERVATION_BYTES);
     assert.deepEqual(w4, [true, false]);
   });
 

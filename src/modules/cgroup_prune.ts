@@ -85,6 +85,7 @@ export function parsePruneOutput(stdout: string, mark: string): PruneScriptRepor
   const prefix = `${mark} `;
   let cmdBlock: string[] | null = null;
   const stats = new Map<number, { state: string; comm: string }>();
+  let now: number | null = null;
   for (const line of stdout.split('\n')) {
     if (cmdBlock) {
       if (line === `${mark} cmdlines-end`) {
@@ -118,6 +119,14 @@ export function parsePruneOutput(stdout: string, mark: string): PruneScriptRepor
       case 'failed':
         rep.failed.push(arg);
         break;
+      case 'now':
+        now = Number(arg);
+        break;
+      case 'too_young_mtime': {
+        const [mt, ...p] = arg.split(' ');
+        rep.tooYoung.push({ path: p.join(' '), age_s: now !== null ? Math.max(0, now - Number(mt)) : 0 });
+        break;
+      }
       case 'too_young': {
         const [age, ...p] = arg.split(' ');
         rep.tooYoung.push({ path: p.join(' '), age_s: Number(age) });

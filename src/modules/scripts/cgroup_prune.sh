@@ -50,88 +50,80 @@ fi
 say runtime ok
 
 # ---- 2. anything the runtime mentions now is refused (it appeared since the plan)
-while read -r pc k uid cid p; do
-  [ "$cid" = - ] || printf '%s\n' "$cid"
-  [ "$pc" = g ] && [ "$uid" != - ] && printf '%s\n' "$uid"
-done < "$T/in" > "$T/pats"
+# (Large lists go through grep/sed/find, never through a sh `read` loop: sh reads a file one byte per syscall.)
+# patterns: every container id, and the UID of every pod the plan calls gone
+{
+  sed -n 's/^[gl] [k-] [^ ]* \([0-9a-f][0-9a-f]*\) .*/\1/p' "$T/in"
+  sed -n 's/^g [k-] \([0-9a-f][0-9a-f-]*\) .*/\1/p' "$T/in"
+} > "$T/pats"
 : > "$T/mentioned"
 [ -s "$T/pats" ] && grep -o -h -F -f "$T/pats" "$T/pods.json" "$T/ps.json" > "$T/mentioned"
 if [ -s "$T/mentioned" ]; then
-  grep -F -f "$T/mentioned" "$T/in" > "$T/known"
+  grep -F -f "$T/mentioned" "$T/in" | sed "s|^[^ ]* [^ ]* [^ ]* [^ ]* |$NS_MARK refused runtime |"
   grep -v -F -f "$T/mentioned" "$T/in" > "$T/in2"
-  while read -r pc k uid cid p; do say refused runtime "$p"; done < "$T/known"
 else
   cp "$T/in" "$T/in2"
 fi
 
-# ---- 3. per path, shell builtins only: shape, scope, kubelet pods dir, still there
-ns_kubelet_ok=0
-[ -d "$NS_KUBELET_ROOT/pods" ] && [ -r "$NS_KUBELET_ROOT/pods" ] && ns_kubelet_ok=1
-: > "$T/list"
-: > "$T/kill"
-while read -r pc k uid cid p; do
-  case $p in
-    /*) ;;
-    *) say refused not-absolute "$p"; continue ;;
-  esac
-  case $p in
-    *[!A-Za-z0-9_.,:@/-]* | */../* | */./* | *//* | */. | */..)
-      say refused bad-path "$p"
-      continue ;;
-  esac
-  rel=
-  ns_ifs=$IFS
-  IFS='
-'
-  for b in $NS_BASES; do
-    case $p in "$b"/*) rel=${p#"$b"/}; break ;; esac
-  done
-  IFS=$ns_ifs
-  if [ -z "$rel" ]; then say refused outside-hierarchy "$p"; continue; fi
-  case $rel in
-    kubepods.slice/?* | kubepods/?* | pids/kubepods.slice/?* | pids/kubepods/?*) ;;
-    *) say refused outside-kubepods "$p"; continue ;;
-  esac
-  name=${p##*/}
-  case $name in
-    kubepods.slice | kubepods-burstable.slice | kubepods-besteffort.slice | kubepods | burstable | besteffort | pids)
-      say refused protected "$p"
-      continue ;;
-  esac
-  ok=0
-  case $name in kubepods-*pod*.slice | pod*) ok=1 ;; esac
-  case /$rel in */crio-*) ok=1 ;; esac
-  if [ $ok = 0 ]; then say refused unknown-name "$p"; continue; fi
-  if [ "$pc" = g ]; then
-    if [ $ns_kubelet_ok = 0 ]; then say refused kubelet-dir-unreadable "$p"; continue; fi
-    if [ "$uid" != - ] && [ -e "$NS_KUBELET_ROOT/pods/$uid" ]; then say refused kubelet-pod-dir "$p"; continue; fi
+# ---- 3. per path: shape, scope (under a hierarchy's kubepods or bogus pids/ tree), protected names, pod or
+# container names, and the kubelet pods dir of pods the plan calls gone. Each step keeps the list's order.
+ns_refuse() { sed "s|^[^ ]* [^ ]* [^ ]* [^ ]* |$NS_MARK refused $1 |"; }
+ns_keep() { # ns_keep REASON GREP-ARGS...: keep the lines that match, refuse the others
+  ns_reason=$1
+  shift
+  grep -v "$@" "$T/cur" | ns_refuse "$ns_reason"
+  grep "$@" "$T/cur" > "$T/next"
+  mv "$T/next" "$T/cur"
+}
+ns_drop() { # ns_drop REASON GREP-ARGS...: refuse the lines that match, keep the others
+  ns_reason=$1
+  shift
+  grep "$@" "$T/cur" | ns_refuse "$ns_reason"
+  grep -v "$@" "$T/cur" > "$T/next"
+  mv "$T/next" "$T/cur"
+}
+cp "$T/in2" "$T/cur"
+ns_keep bad-path -E '^[gl] [k-] [^ ]+ [^ ]+ /[A-Za-z0-9_.,:@/-]+$'
+ns_drop bad-path -E '//|/\.\.?(/|$)'
+printf '%s\n' "$NS_BASES" | sed -n 's|^\(/.*[^/]\)$| \1/kubepods.slice/\n \1/kubepods/\n \1/pids/kubepods.slice/\n \1/pids/kubepods/|p' > "$T/scope"
+ns_keep outside-kubepods -F -f "$T/scope"
+ns_drop protected -E '/(kubepods\.slice|kubepods-burstable\.slice|kubepods-besteffort\.slice|kubepods|burstable|besteffort|pids)$'
+ns_keep unknown-name -E '/crio-[^/]+(/[^/]+)*$|/kubepods-([a-z]+-)?pod[^/]+\.slice$|/pod[^/]+$'
+if [ -d "$NS_KUBELET_ROOT/pods" ] && [ -r "$NS_KUBELET_ROOT/pods" ] && ls -A "$NS_KUBELET_ROOT/pods" > "$T/kp" 2> /dev/null; then
+  if [ -s "$T/kp" ]; then
+    { sed 's/^/g - /; s/$/ /' "$T/kp"; sed 's/^/g k /; s/$/ /' "$T/kp"; } > "$T/kpats"
+    ns_drop kubelet-pod-dir -F -f "$T/kpats"
   fi
-  if [ ! -d "$p" ]; then say vanished "$p"; continue; fi
-  printf '%s\n' "$p" >> "$T/list"
-  [ "$k" = k ] && printf '%s\n' "$p" >> "$T/kill"
-done < "$T/in2"
+else
+  ns_drop kubelet-dir-unreadable '^g '
+fi
+sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* //' "$T/cur" > "$T/list"
+sed -n 's/^[gl] k [^ ]* [^ ]* //p' "$T/cur" > "$T/kill"
 
-# ---- 4. age (a lower bound: kernfs stamps times at first lookup), one stat per batch
-: > "$T/stats"
-[ -s "$T/list" ] && xargs -s "$ns_xs" stat -c '%Y %n' < "$T/list" > "$T/stats" 2> /dev/null
+# ---- 4. still there, and old enough: a reference file stamped now - min_age, one find per batch (POSIX -newer).
+# The age is a lower bound: kernfs stamps a dir's times at its first lookup and when children change.
 now=$(date +%s)
+say now "$now"
 : > "$T/rm"
-exec 3< "$T/stats"
-sline=
-read -r sline <&3 || sline=
-while read -r p; do
-  # stat prints in input order and skips what is gone: walk both lists together
-  if [ "${sline#* }" != "$p" ]; then say vanished "$p"; continue; fi
-  mt=${sline%% *}
-  read -r sline <&3 || sline=
-  age=$((now - mt))
-  if [ "$age" -lt "$NS_MIN_AGE_S" ]; then say too_young "$age" "$p"; continue; fi
-  printf '%s\n' "$p" >> "$T/rm"
-done < "$T/list"
-exec 3<&-
+: > "$T/young"
+if [ -s "$T/list" ]; then
+  if [ "$NS_MIN_AGE_S" -le 0 ]; then
+    xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -type d -print' sh < "$T/list" > "$T/rm" 2> /dev/null
+  else
+    touch -d "@$((now - NS_MIN_AGE_S))" "$T/ref" 2> /dev/null || touch -t "$(date -d "@$((now - NS_MIN_AGE_S))" +%Y%m%d%H%M.%S)" "$T/ref"
+    xargs -s "$ns_xs" sh -c 'exec find "$@" -prune ! -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/rm" 2> /dev/null
+    xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/young" 2> /dev/null
+  fi
+  if [ -s "$T/young" ]; then
+    xargs -s "$ns_xs" stat -c '%Y %n' < "$T/young" 2> /dev/null | sed "s|^|$NS_MARK too_young_mtime |"
+  fi
+  # what neither find saw is gone
+  sort "$T/rm" "$T/young" > "$T/seen"
+  sort "$T/list" | comm -23 - "$T/seen" | sed "s|^|$NS_MARK vanished |"
+fi
 
 if [ "$NS_CHECK" = 1 ]; then
-  while read -r p; do say would_remove "$p"; done < "$T/rm"
+  sed "s|^|$NS_MARK would_remove |" "$T/rm"
   exit 0
 fi
 
@@ -139,7 +131,7 @@ fi
 if [ "$NS_KILL" = 1 ] && [ -s "$T/kill" ]; then
   : > "$T/killed"
   while read -r p; do
-    grep -qxF "$p" "$T/rm" 2> /dev/null || continue
+    grep -qxF "$p" "$T/rm" 2> /dev/null || continue # only what passed every re-check
     [ -r "$p/cgroup.procs" ] || continue
     while read -r pid; do
       [ -r "/proc/$pid/stat" ] || continue
@@ -170,33 +162,27 @@ if [ "$NS_KILL" = 1 ] && [ -s "$T/kill" ]; then
 fi
 
 # ---- 6. rmdir, deepest first (the list's order), many paths per process; never rm -r
-[ -s "$T/rm" ] && xargs -s "$ns_xs" rmdir < "$T/rm" 2> "$T/rmerr"
 : > "$T/failed"
-while read -r p; do
-  if [ -d "$p" ]; then
-    say failed "$p"
-    printf '%s\n' "$p" >> "$T/failed"
-  else
-    say removed "$p"
-  fi
-done < "$T/rm"
+if [ -s "$T/rm" ]; then
+  xargs -s "$ns_xs" rmdir < "$T/rm" 2> "$T/rmerr"
+  # what is still there was not removed
+  xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -type d -print' sh < "$T/rm" > "$T/failed" 2> /dev/null
+  sed "s|^|$NS_MARK failed |" "$T/failed"
+  sort "$T/failed" > "$T/failed.s"
+  sort "$T/rm" | comm -23 - "$T/failed.s" | sed "s|^|$NS_MARK removed |"
+  sed "s|^|$NS_MARK rmerr |" "$T/rmerr"
+fi
 if [ -s "$T/failed" ]; then
-  while read -r l; do say rmerr "$l"; done < "$T/rmerr"
   # who holds what we could not remove: one find over all of them
-  xargs -s "$ns_xs" sh -c 'find "$@" -name cgroup.procs -exec grep -H . {} +' sh < "$T/failed" 2> /dev/null > "$T/holders"
-  : > "$T/pids"
-  while IFS=: read -r f pid; do
-    say holder "${f%/cgroup.procs}" "$pid"
-    printf '%s\n' "$pid" >> "$T/pids"
-  done < "$T/holders"
-  : > "$T/cmdfiles"
-  for pid in $(sort -un "$T/pids"); do
-    if read -r st < "/proc/$pid/stat" 2> /dev/null; then say stat "$pid" "$st"; fi
-    printf '/proc/%s/cmdline\n' "$pid" >> "$T/cmdfiles"
-  done
-  if [ -s "$T/cmdfiles" ]; then
+  xargs -s "$ns_xs" sh -c 'exec find "$@" -name cgroup.procs -exec grep -H . {} +' sh < "$T/failed" 2> /dev/null > "$T/holders"
+  sed -n "s|^\(.*\)/cgroup\.procs:\([0-9][0-9]*\)\$|$NS_MARK holder \1 \2|p" "$T/holders"
+  sed -n 's|^.*/cgroup\.procs:\([0-9][0-9]*\)$|\1|p' "$T/holders" | sort -un > "$T/pids"
+  if [ -s "$T/pids" ]; then
+    for pid in $(cat "$T/pids"); do
+      if read -r st < "/proc/$pid/stat" 2> /dev/null; then say stat "$pid" "$st"; fi
+    done
     say cmdlines-begin
-    xargs head -v -c 2048 -- < "$T/cmdfiles" 2> /dev/null
+    sed 's|.*|/proc/&/cmdline|' "$T/pids" | xargs head -v -c 2048 -- 2> /dev/null
     printf '\n'
     say cmdlines-end
   fi

@@ -1,0 +1,224 @@
+/**
+ * npm run bench:node -- [--cgroups 20000] [--loop 2000] [--only time|procs]
+ *
+ * Builds simulated nodes in this machine's real cgroup hierarchies (test/cgroup/node-builder.ts; needs root)
+ * with N leaked cgroups across four hierarchies (memory, pids, cpu,cpuacct, unified: pods gone, each leaving
+ * its pod slice, sandbox dir, container scope and conmon scope in every hierarchy), and times on identical
+ * trees (a fresh tree for each measurement):
+ *   - our prune (cgroup_prune through LocalTransport: collect, classify, plan, re-check, batched rmdir)
+ *     against the bare kernel cost `find H... -mindepth 3 -depth -type d -exec rmdir {} +`;
+ *   - our scan (cgroup_scan, no CPU sample) against a bare `find H... -type d` listing;
+ *   - both against a per-cgroup shell loop like the community script (read cgroup.procs, rmdir, one fork
+ *     each), run on --loop cgroups and extrapolated linearly to N (said so in the output);
+ * then counts the processes our scan and prune start on the node for N/10 and for N cgroups (strace -f execve;
+ * without strace, the kernel's fork counter in /proc/stat, which counts the whole machine).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import winston from 'winston';
+import { buildNode, cgroupSkipReason, type BuiltNode, type PodSpec } from '../test/cgroup/node-builder.js';
+import { LocalTransport } from '../src/transport/local.js';
+import { shQuote, type ExecOptions, type ExecResult, type Transport } from '../src/transport/types.js';
+import type { ModuleContext, ModuleDefinition, ModuleResult } from '../src/modules/types.js';
+import { cgroupScanModule } from '../src/modules/cgroup_scan.js';
+import { cgroupPruneModule } from '../src/modules/cgroup_prune.js';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+}
+
+const N = Number(arg('cgroups', '20000'));
+const LOOP_N = Number(arg('loop', '2000'));
+const ONLY = arg('only', '');
+const CONTROLLERS = ['memory', 'pids', 'cpu,cpuacct', 'unified'];
+const DIRS_PER_POD = 4; // pod slice, sandbox, container scope, conmon scope
+
+/** A node with `n` leaked cgroups (rounded to whole pods) in four hierarchies; Burstable/BestEffort only, so every pod is at depth 3. */
+function leakyNode(n: number): BuiltNode {
+  const pods = Math.max(1, Math.round(n / (DIRS_PER_POD * CONTROLLERS.length)));
+  const spec: PodSpec[] = Array.from({ length: pods }, (_, i) => ({
+    qos: i % 2 ? 'burstable' : 'besteffort',
+    live: 'gone',
+    containers: [
+      { kind: 'sandbox', known: false },
+      { kind: 'container', known: false },
+      { kind: 'conmon', known: false },
+    ],
+  }));
+  // one live pod with a process, so the prune has something to leave alone
+  spec.push({ qos: 'burstable', live: 'runtime', containers: [{ kind: 'sandbox', known: true }, { kind: 'container', known: true, process: 'sleep' }] });
+  return buildNode({ mode: 'v1', driver: 'systemd', controllers: CONTROLLERS, pods: spec });
+}
+
+function leakedCount(n: BuiltNode): number {
+  return n.pods.filter((p) => p.live === 'gone').length * DIRS_PER_POD * CONTROLLERS.length;
+}
+
+function ctxFor(transport: Transport, node: BuiltNode): ModuleContext {
+  return {
+    host: 'bench',
+    transport,
+    check: false,
+    timeoutMs: 600_000,
+    vars: { nodesweep_cgroup_root: node.root, nodesweep_kubelet_root: node.kubeletRoot, nodesweep_crictl: node.crictlPath },
+    log: winston.createLogger({ silent: true }),
+    signal: new AbortController().signal,
+  };
+}
+
+async function timeModule(def: ModuleDefinition, args: Record<string, unknown>, ctx: ModuleContext): Promise<{ ms: number; r: ModuleResult }> {
+  const params = def.schema.parse(args);
+  const t0 = performance.now();
+  const r = await def.run(params, ctx);
+  return { ms: performance.now() - t0, r };
+}
+
+/** allowFail: the bare removal also tries the live pod's dirs, which the kernel refuses (EBUSY), as it should. */
+function timeSh(script: string, allowFail = false): number {
+  const t0 = performance.now();
+  const r = spawnSync('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+  const ms = performance.now() - t0;
+  if (r.status !== 0 && !allowFail) throw new Error(`bench command failed (${r.status}): ${script}\n${r.stderr}`);
+  return ms;
+}
+
+const realPaths = (n: BuiltNode) => n.hierarchies.map((h) => shQuote(h.real)).join(' ');
+
+/** Runs each script under `strace -f` and counts the programs it executed (the sh itself excluded). */
+class CountingTransport implements Transport {
+  readonly host = 'bench';
+  private readonly inner = new LocalTransport('bench');
+  execs = 0;
+  constructor(private readonly dir: string, private readonly mode: 'strace' | 'procstat') {}
+  async connect(): Promise<void> {}
+  async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
+    if (this.mode === 'procstat') {
+      const before = forkCounter();
+      const r = await this.inner.exec(script, opts);
+      this.execs += forkCounter() - before - 1;
+      return r;
+    }
+    const out = join(this.dir, `trace-${Math.random().toString(36).slice(2)}`);
+    const r = await this.inner.exec(`exec strace -f -qq -e trace=execve -o ${shQuote(out)} sh -c ${shQuote(script)}`, opts);
+    const lines = readFileSync(out, 'utf8').split('\n').filter((l) => l.includes('execve(') && !/= -1 /.test(l));
+    this.execs += Math.max(0, lines.length - 1);
+    rmSync(out, { force: true });
+    return r;
+  }
+  async put(): Promise<void> {
+    throw new Error('not used');
+  }
+  async close(): Promise<void> {}
+}
+
+function forkCounter(): number {
+  const m = /^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+function hasStrace(): boolean {
+  return spawnSync('sh', ['-c', 'command -v strace'], { stdio: 'ignore' }).status === 0;
+}
+
+const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function main(): Promise<void> {
+  const skip = cgroupSkipReason();
+  if (skip) {
+    console.log(`bench:node skipped: ${skip}`);
+    return;
+  }
+  const scan = cgroupScanModule();
+  const prune = cgroupPruneModule();
+  const local = new LocalTransport('bench');
+  const rows: string[][] = [];
+  const say = (s: string) => process.stderr.write(s + '\n');
+
+  if (ONLY !== 'procs') {
+    // --- our scan, then our prune, on one tree
+    let t0 = performance.now();
+    let node = leakyNode(N);
+    const leaked = leakedCount(node);
+    say(`built a node with ${leaked} leaked cgroups in ${fmtS(performance.now() - t0)} (${CONTROLLERS.join(', ')})`);
+    let scanMs: number;
+    let pruneMs: number;
+    let listMs: number;
+    let bareMs: number;
+    try {
+      const s = await timeModule(scan, { cpu_sample: 0, min_age: '5m' }, ctxFor(local, node));
+      if (s.r.status !== 'ok' || (s.r.counts as { total: number }).total !== leaked) throw new Error(`scan: ${s.r.status} ${s.r.msg}`);
+      scanMs = s.ms;
+      const p = await timeModule(prune, { min_age: '5m', max_removals: 1_000_000 }, ctxFor(local, node));
+      if ((p.r.removed as string[]).length !== leaked) throw new Error(`prune removed ${(p.r.removed as string[]).length} of ${leaked}: ${p.r.msg}`);
+      pruneMs = p.ms;
+    } finally {
+      node.cleanup();
+    }
+    // --- the bare kernel cost on an identical tree
+    t0 = performance.now();
+    node = leakyNode(N);
+    say(`rebuilt in ${fmtS(performance.now() - t0)}`);
+    try {
+      listMs = timeSh(`find ${realPaths(node)} -type d > /dev/null`);
+      bareMs = timeSh(`find ${realPaths(node)} -mindepth 3 -depth -type d -exec rmdir {} +`, true);
+      const left = node.allDirs().filter((d) => existsSync(d) && !node.pods.some((p) => p.live === 'runtime' && (p.dirs.includes(d) || p.containers.some((c) => c.dirs.includes(d)))));
+      if (left.length) say(`note: the bare removal left ${left.length} dirs`);
+    } finally {
+      node.cleanup();
+    }
+    // --- the community-style loop, on LOOP_N cgroups, extrapolated to N
+    node = leakyNode(LOOP_N);
+    const loopLeaked = leakedCount(node);
+    let loopMs: number;
+    try {
+      loopMs = timeSh(
+        `for d in $(find ${realPaths(node)} -mindepth 3 -depth -type d); do ` +
+          `if [ -z "$(cat "$d/cgroup.procs")" ]; then rmdir "$d"; fi; done`,
+        true,
+      );
+    } finally {
+      node.cleanup();
+    }
+    const loopAtN = (loopMs * leaked) / loopLeaked;
+    rows.push(['prune (ours: collect + classify + re-check + rmdir)', fmtS(pruneMs), `${(pruneMs / bareMs).toFixed(2)}x bare removal (aim <= 1.5x)`, `${(loopAtN / pruneMs).toFixed(1)}x faster than the loop (aim >= 20x)`]);
+    rows.push(['bare removal: find -mindepth 3 -depth -exec rmdir {} +', fmtS(bareMs), '1.00x', '']);
+    rows.push(['scan (ours: collect + classify, no CPU sample)', fmtS(scanMs), `${(scanMs / listMs).toFixed(2)}x bare listing (aim <= 2x)`, `${(loopAtN / scanMs).toFixed(1)}x faster than the loop (aim >= 20x)`]);
+    rows.push(['bare listing: find -type d', fmtS(listMs), '1.00x', '']);
+    rows.push([`per-cgroup loop (cat cgroup.procs, rmdir), ${loopLeaked} cgroups`, fmtS(loopMs), `extrapolated to ${leaked}: ${fmtS(loopAtN)}`, '']);
+    console.log(`\nnodesweep bench:node: ${leaked} leaked cgroups in ${CONTROLLERS.length} hierarchies (${CONTROLLERS.join(', ')}), one fresh tree per measurement\n`);
+    const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const r of rows) console.log(`  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]}`.trimEnd());
+  }
+
+  if (ONLY !== 'time') {
+    const mode = hasStrace() ? 'strace' : 'procstat';
+    const dir = mkdtempSync(join(tmpdir(), 'nodesweep-bench-'));
+    console.log(`\nprocesses started on the node (${mode === 'strace' ? 'strace -f, execve' : '/proc/stat fork counter, machine-wide: approximate'}):`);
+    try {
+      for (const n of [Math.round(N / 10), N]) {
+        const node = leakyNode(n);
+        try {
+          const t = new CountingTransport(dir, mode);
+          const s = await timeModule(scan, { cpu_sample: 0 }, ctxFor(t, node));
+          const scanExecs = t.execs;
+          t.execs = 0;
+          const p = await timeModule(prune, { min_age: '5m', max_removals: 1_000_000 }, ctxFor(t, node));
+          console.log(`  ${String(leakedCount(node)).padStart(6)} cgroups: scan ${scanExecs} processes (${s.r.status}), prune ${t.execs} processes (${p.r.status}, removed ${(p.r.removed as string[]).length})`);
+        } finally {
+          node.cleanup();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exit(1);
+});

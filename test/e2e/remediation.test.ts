@@ -1,0 +1,222 @@
+/**
+ * The remediation path end to end: the real CLI over real OpenSSH servers, simulated nodes in this machine's real
+ * cgroup hierarchies whose leaked cgroup is held by a crio-named process, a systemctl stand-in on the hosts that
+ * records `restart crio` (and kills that process, as a real restart would), and the Kubernetes API stand-in.
+ * Needs root for cgroupfs; without it the tests say why and skip.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startFleet, type Fleet } from '../helpers/fleet.js';
+import { runCli, recapLines } from '../helpers/cli.js';
+import { buildNode, cgroupSkipReason, dirExists, type BuiltNode } from '../cgroup/node-builder.js';
+import { FakeKubeApi } from '../kube/apiserver.js';
+import { CORDONED_BY } from '../../src/kube/cordon.js';
+
+const skip = cgroupSkipReason();
+const LEASE = 'nodesweep-remediation-0';
+
+interface SimNode {
+  name: string;
+  node: BuiltNode;
+  crio: ChildProcess;
+  dir: string;
+  leakDirs: string[];
+  restarts(): string[];
+}
+
+/** A v2 node with one leaked container scope that a process named crio holds (only a crio restart frees it). */
+function simNode(base: string, name: string): SimNode {
+  const node = buildNode({ mode: 'v2', driver: 'systemd', pods: [{ qos: 'besteffort', live: 'gone', containers: [{ kind: 'container', known: false }] }] });
+  const dir = mkdtempSync(join(base, `${name}-`)); // one per test: stand-in logs never carry over
+
+  const crioBin = join(dir, 'crio');
+  copyFileSync(existsSync('/usr/bin/sleep') ? '/usr/bin/sleep' : '/bin/sleep', crioBin);
+  chmodSync(crioBin, 0o755);
+  const crio = spawn(crioBin, ['3600'], { stdio: 'ignore' });
+  const leakDirs = node.pods[0]!.containers[0]!.dirs;
+  for (const d of leakDirs) writeFileSync(join(d, 'cgroup.procs'), String(crio.pid));
+  writeFileSync(join(dir, 'crio.pid'), String(crio.pid));
+  // The systemctl stand-in: records every call; `restart crio` kills the crio process (its cgroup empties).
+  const systemctl = join(dir, 'systemctl');
+  writeFileSync(
+    systemctl,
+    [
+      '#!/bin/sh',
+      `D=${dir}`,
+      'echo "$*" >> "$D/systemctl.log"',
+      'case "$1" in',
+      '  is-active) echo active ;;',
+      '  restart) [ "$2" = crio ] && { kill -9 "$(cat "$D/crio.pid")" 2>/dev/null; date -u +%Y-%m-%dT%H:%M:%S.%NZ >> "$D/restarts"; } ;;',
+      'esac',
+      'exit 0',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(systemctl, 0o755);
+  return {
+    name,
+    node,
+    crio,
+    dir,
+    leakDirs,
+    restarts: () => (existsSync(join(dir, 'restarts')) ? readFileSync(join(dir, 'restarts'), 'utf8').trim().split('\n') : []),
+  };
+}
+
+async function cleanupSim(s: SimNode): Promise<void> {
+  if (s.crio.exitCode === null && s.crio.signalCode === null) {
+    s.crio.kill('SIGKILL');
+    await sleep(50); // a killed process leaves its cgroup a moment later
+  }
+  s.node.cleanup();
+}
+
+function hostVars(s: SimNode, extra = ''): string {
+  return (
+    `nodesweep_cgroup_root=${s.node.root} nodesweep_kubelet_root=${s.node.kubeletRoot} nodesweep_crictl=${s.node.crictlPath} ` +
+    `nodesweep_systemctl=${join(s.dir, 'systemctl')} nodesweep_min_age=1m nodesweep_node_name=k8s-${s.name} ` +
+    `nodesweep_drain_retry_delay=200ms nodesweep_lock_wait=2m ${extra}`
+  ).trim();
+}
+
+/** Workloads on a node: a ReplicaSet pod, a DaemonSet pod and a static pod's mirror. */
+function workloads(api: FakeKubeApi, node: string, labels: Record<string, string> = { app: 'web' }): void {
+  api.addDaemonSet('kube-system', 'node-exporter');
+  api.addPod({ namespace: 'kube-system', name: `node-exporter-${node}`, node, owner: { kind: 'DaemonSet', name: 'node-exporter' } });
+  api.addPod({ namespace: 'kube-system', name: `kube-proxy-${node}`, node, mirror: true });
+  api.addPod({ namespace: 'shop', name: `web-${node}`, node, owner: { kind: 'ReplicaSet', name: 'web-5d8' }, labels, terminationMs: 100 });
+}
+
+/** [cordon time, uncordon time] of a node, from the PATCHes the stand-in saw. */
+function cordonWindow(api: FakeKubeApi, node: string): [number, number] {
+  const patches = api.requests.filter((r) => r.method === 'PATCH' && r.resource === 'nodes' && r.name === node && r.status === 200);
+  const c = patches.find((r) => (r.body as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations?.[CORDONED_BY] === 'nodesweep');
+  const u = patches.find((r) => (r.body as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations?.[CORDONED_BY] === null);
+  assert.ok(c && u, `${node} was cordoned and uncordoned`);
+  return [c.at, u.at];
+}
+
+describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune again, uncordon, release', () => {
+  let fleet: Fleet | undefined;
+  before(async () => {
+    if (skip) return;
+    fleet = await startFleet(2);
+  });
+  after(async () => {
+    await fleet?.stop();
+  });
+
+  test('two nodes need a crio restart: remediated one after the other (--forks 2); an admin-cordoned node stays cordoned', { skip }, async () => {
+    const api = await FakeKubeApi.start();
+    const sims = [simNode(fleet!.dir, 'node1'), simNode(fleet!.dir, 'node2')];
+    try {
+      api.addNode('k8s-node1');
+      api.addNode('k8s-node2', { unschedulable: true });
+      workloads(api, 'k8s-node1');
+      workloads(api, 'k8s-node2');
+      const kc = api.writeKubeconfig(fleet!.dir, 'kc-1');
+      const inv = fleet!.writeInventory({ hostVars: (i) => hostVars(sims[i]!), file: 'remediate-1.ini' });
+      const r = await runCli(['run', 'playbooks/prune-leaked-cgroups.yml', ...fleet!.baseArgs(inv), '--kubeconfig', kc, '--forks', '2'], { timeoutMs: 180_000 });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const recap = recapLines(r.stdout);
+      assert.match(recap[0]!, /^node1\s+: .*failed=0\s+skipped=1\s+rescued=1/);
+      assert.match(recap[1]!, /^node2\s+: .*failed=0\s+skipped=1\s+rescued=1/);
+
+      for (const s of sims) {
+        assert.equal(s.restarts().length, 1, `${s.name}: crio restarted once`);
+        assert.match(readFileSync(join(s.dir, 'systemctl.log'), 'utf8'), /^restart crio$/m);
+        for (const d of s.leakDirs) assert.equal(dirExists(d), false, `${d} pruned after the restart`);
+        // evicted through the Eviction API; DaemonSet and mirror pods stay
+        assert.deepEqual(api.podsOn(`k8s-${s.name}`).map((p) => p.metadata.name).sort(), [`kube-proxy-k8s-${s.name}`, `node-exporter-k8s-${s.name}`]);
+        assert.equal(api.node(`k8s-${s.name}`)!.metadata.annotations[CORDONED_BY], undefined);
+      }
+      // node1 schedulable again; node2 was cordoned by an admin and stays so
+      assert.equal(api.node('k8s-node1')!.spec.unschedulable, undefined);
+      assert.equal(api.node('k8s-node2')!.spec.unschedulable, true);
+
+      // one at a time: one node's cordon window ends before the other's begins
+      const [a, b] = [cordonWindow(api, 'k8s-node1'), cordonWindow(api, 'k8s-node2')].sort((x, y) => x[0] - y[0]);
+      assert.ok(a![1] < b![0], `windows overlap: ${JSON.stringify([a, b])}`);
+      // the restart happened inside the node's own window
+      const t1 = new Date(sims[0]!.restarts()[0]!).getTime();
+      const w1 = cordonWindow(api, 'k8s-node1');
+      assert.ok(t1 > w1[0] && t1 < w1[1]);
+      // the lock is free at the end
+      assert.equal(api.lease('kube-system', LEASE)!.spec.holderIdentity, undefined);
+      // both took the same single slot in turn
+      const holders = api.requests
+        .filter((q) => q.resource === 'leases' && q.name !== 'k8s-node1' && (q.method === 'POST' || q.method === 'PUT') && q.status < 300)
+        .map((q) => (q.body as { spec: { holderIdentity?: string } }).spec.holderIdentity?.split('@')[0])
+        .filter((h) => h !== undefined);
+      assert.deepEqual([...new Set(holders)].sort(), ['k8s-node1', 'k8s-node2']);
+    } finally {
+      for (const s of sims) await cleanupSim(s);
+      await api.close();
+    }
+  });
+
+  test('a budget that never allows: the drain times out naming pod and budget; node uncordoned, lock released, host failed; crio untouched', { skip }, async () => {
+    const api = await FakeKubeApi.start();
+    const sims = [simNode(fleet!.dir, 'node1')];
+    try {
+      api.addNode('k8s-node1');
+      workloads(api, 'k8s-node1', { app: 'db' });
+      api.addPdb({ namespace: 'shop', name: 'db-budget', matchLabels: { app: 'db' }, disruptionsAllowed: 0 });
+      const kc = api.writeKubeconfig(fleet!.dir, 'kc-2');
+      const inv = fleet!.writeInventory({ hostVars: (i) => (sims[i] ? hostVars(sims[i]!, 'nodesweep_drain_timeout=2s') : ""), file: 'remediate-2.ini', extra: '' });
+      const r = await runCli(['run', 'playbooks/prune-leaked-cgroups.yml', ...fleet!.baseArgs(inv), '--kubeconfig', kc, '--limit', 'node1'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stdout, /drain of node k8s-node1 timed out after 2s: evictions refused by PodDisruptionBudget: shop\/web-k8s-node1 \(budget shop\/db-budget\)/);
+      assert.match(recapLines(r.stdout)[0]!, /^node1\s+: .*failed=1/);
+      assert.equal(api.node('k8s-node1')!.spec.unschedulable, undefined);
+      assert.equal(api.node('k8s-node1')!.metadata.annotations[CORDONED_BY], undefined);
+      assert.equal(api.lease('kube-system', LEASE)!.spec.holderIdentity, undefined);
+      assert.deepEqual(sims[0]!.restarts(), []);
+      assert.ok(api.pod('shop', 'web-k8s-node1'));
+    } finally {
+      for (const s of sims) await cleanupSim(s);
+      await api.close();
+    }
+  });
+
+  test('SIGINT mid-drain: the always steps run (uncordon, release), exit 99', { skip }, async () => {
+    const api = await FakeKubeApi.start();
+    const sims = [simNode(fleet!.dir, 'node1')];
+    try {
+      api.addNode('k8s-node1');
+      workloads(api, 'k8s-node1', { app: 'db' });
+      api.addPdb({ namespace: 'shop', name: 'db-budget', matchLabels: { app: 'db' }, disruptionsAllowed: 0 });
+      const kc = api.writeKubeconfig(fleet!.dir, 'kc-3');
+      const inv = fleet!.writeInventory({ hostVars: (i) => (sims[i] ? hostVars(sims[i]!, 'nodesweep_drain_timeout=5m') : ""), file: 'remediate-3.ini' });
+      let sent = false;
+      const r = await runCli(['run', 'playbooks/prune-leaked-cgroups.yml', ...fleet!.baseArgs(inv), '--kubeconfig', kc, '--limit', 'node1'], {
+        timeoutMs: 120_000,
+        onSpawn: (child) => {
+          const poll = setInterval(() => {
+            // the drain is running once the budget has refused an eviction
+            if (!sent && api.requests.some((q) => q.subresource === 'eviction' && q.status === 429)) {
+              sent = true;
+              child.kill('SIGINT');
+            }
+          }, 50);
+          child.on('close', () => clearInterval(poll));
+        },
+      });
+      assert.ok(sent, 'SIGINT was sent during the drain');
+      assert.equal(r.code, 99, r.stdout + r.stderr);
+      assert.match(r.stdout, /Uncordon the node/);
+      assert.match(r.stdout, /Release the remediation lock/);
+      assert.equal(api.node('k8s-node1')!.spec.unschedulable, undefined);
+      assert.equal(api.node('k8s-node1')!.metadata.annotations[CORDONED_BY], undefined);
+      assert.equal(api.lease('kube-system', LEASE)!.spec.holderIdentity, undefined);
+      assert.deepEqual(sims[0]!.restarts(), []);
+    } finally {
+      for (const s of sims) await cleanupSim(s);
+      await api.close();
+    }
+  });
+});

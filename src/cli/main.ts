@@ -12,6 +12,8 @@ import { runCommand, type RunCommandArgs } from './run-command.js';
 import { inventoryCommand } from './inventory-command.js';
 import { scanCommand, type ScanCommandArgs } from './scan-command.js';
 import { historyCommand, type HistoryCommandArgs } from './history-command.js';
+import { labCommandBuilder } from './lab-command.js';
+import { demoCommand, type DemoArgs } from './demo-command.js';
 import { factsCliOptions } from '../history/outputs.js';
 
 export interface CliIo {
@@ -115,6 +117,25 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         exitCode = await historyCommand(a as unknown as HistoryCommandArgs, io);
       },
     )
+    .command('lab', 'a local fleet to try nodesweep on: lab up, lab down', (y) =>
+      labCommandBuilder(y, io, (c) => {
+        exitCode = c;
+      }),
+    )
+    .command(
+      'demo',
+      'build a lab, scan it, prune it (with the crio-restart escalation), write the reports, tear the lab down',
+      (y) =>
+        y
+          .option('dir', { type: 'string', describe: 'where the lab and the reports go (default: a new temp dir)' })
+          .option('nodes', { type: 'number', default: 3, describe: 'number of lab nodes' })
+          .option('days', { type: 'number', default: 3, describe: 'days of the CronJob to simulate' })
+          .option('plain', { type: 'boolean', default: false, describe: 'plain directories instead of real cgroups' })
+          .option('keep', { type: 'boolean', default: false, describe: 'leave the lab running at the end (stop it with lab down)' }),
+      async (a) => {
+        exitCode = await demoCommand(a as unknown as DemoArgs, io);
+      },
+    )
     .command(
       'inventory',
       'show an inventory as Ansible sees it (--list JSON or --graph)',
@@ -135,7 +156,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         );
       },
     )
-    .demandCommand(1, 'give a command: run, scan, history or inventory')
+    .demandCommand(1, 'give a command: run, scan, history, inventory, lab or demo')
     .strict()
     .help()
     .alias('help', 'h')

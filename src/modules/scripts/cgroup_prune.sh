@@ -51,15 +51,16 @@ say runtime ok
 
 # ---- 2. anything the runtime mentions now is refused (it appeared since the plan)
 # (Large lists go through grep/sed/find, never through a sh `read` loop: sh reads a file one byte per syscall.)
-# patterns: every container id, and the UID of every pod the plan calls gone
-{
-  sed -n 's/^[gl] [k-] [^ ]* \([0-9a-f][0-9a-f]*\) .*/\1/p' "$T/in"
-  sed -n 's/^g [k-] \([0-9a-f][0-9a-f-]*\) .*/\1/p' "$T/in"
-} > "$T/pats"
+# The runtime's output is small, the plan may be huge: take every id-like JSON string crictl printed (pod UIDs,
+# sandbox and container ids: hex and dashes) and look for those in the plan's uid/cid fields, not the reverse.
+grep -o -h -E '"[0-9a-f][0-9a-f-]{6,}[0-9a-f]"' "$T/pods.json" "$T/ps.json" | tr -d '"' | sort -u > "$T/tokens"
 : > "$T/mentioned"
-[ -s "$T/pats" ] && grep -o -h -F -f "$T/pats" "$T/pods.json" "$T/ps.json" > "$T/mentioned"
-if [ -s "$T/mentioned" ]; then
-  grep -F -f "$T/mentioned" "$T/in" | sed "s|^[^ ]* [^ ]* [^ ]* [^ ]* |$NS_MARK refused runtime |"
+if [ -s "$T/tokens" ]; then
+  # " ID /": the container id field (the path follows); "g - UID " / "g k UID ": the UID of a pod called gone
+  { sed 's|.*| & /|' "$T/tokens"; sed 's|.*|g - & |' "$T/tokens"; sed 's|.*|g k & |' "$T/tokens"; } > "$T/mentioned"
+fi
+if [ -s "$T/mentioned" ] && grep -F -f "$T/mentioned" "$T/in" > "$T/known"; then
+  sed "s|^[^ ]* [^ ]* [^ ]* [^ ]* |$NS_MARK refused runtime |" "$T/known"
   grep -v -F -f "$T/mentioned" "$T/in" > "$T/in2"
 else
   cp "$T/in" "$T/in2"
@@ -68,17 +69,20 @@ fi
 # ---- 3. per path: shape, scope (under a hierarchy's kubepods or bogus pids/ tree), protected names, pod or
 # container names, and the kubelet pods dir of pods the plan calls gone. Each step keeps the list's order.
 ns_refuse() { sed "s|^[^ ]* [^ ]* [^ ]* [^ ]* |$NS_MARK refused $1 |"; }
+# one grep pass when nothing is refused (the usual case), a second only to split when something is
 ns_keep() { # ns_keep REASON GREP-ARGS...: keep the lines that match, refuse the others
   ns_reason=$1
   shift
-  grep -v "$@" "$T/cur" | ns_refuse "$ns_reason"
+  grep -v "$@" "$T/cur" > "$T/bad" || return 0
+  ns_refuse "$ns_reason" < "$T/bad"
   grep "$@" "$T/cur" > "$T/next"
   mv "$T/next" "$T/cur"
 }
 ns_drop() { # ns_drop REASON GREP-ARGS...: refuse the lines that match, keep the others
   ns_reason=$1
   shift
-  grep "$@" "$T/cur" | ns_refuse "$ns_reason"
+  grep "$@" "$T/cur" > "$T/bad" || return 0
+  ns_refuse "$ns_reason" < "$T/bad"
   grep -v "$@" "$T/cur" > "$T/next"
   mv "$T/next" "$T/cur"
 }
@@ -111,15 +115,24 @@ if [ -s "$T/list" ]; then
     xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -type d -print' sh < "$T/list" > "$T/rm" 2> /dev/null
   else
     touch -d "@$((now - NS_MIN_AGE_S))" "$T/ref" 2> /dev/null || touch -t "$(date -d "@$((now - NS_MIN_AGE_S))" +%Y%m%d%H%M.%S)" "$T/ref"
-    xargs -s "$ns_xs" sh -c 'exec find "$@" -prune ! -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/rm" 2> /dev/null
-    xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/young" 2> /dev/null
+    if find "$T/ref" -prune -printf '' > /dev/null 2>&1; then
+      # GNU find: one pass sorts old from young, in the list's order
+      xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -type d \( -newer "$0" -printf "Y %p\n" -o -printf "O %p\n" \)' "$T/ref" < "$T/list" > "$T/aged" 2> /dev/null
+      sed -n 's/^O //p' "$T/aged" > "$T/rm"
+      sed -n 's/^Y //p' "$T/aged" > "$T/young"
+    else
+      xargs -s "$ns_xs" sh -c 'exec find "$@" -prune ! -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/rm" 2> /dev/null
+      xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/young" 2> /dev/null
+    fi
   fi
   if [ -s "$T/young" ]; then
     xargs -s "$ns_xs" stat -c '%Y %n' < "$T/young" 2> /dev/null | sed "s|^|$NS_MARK too_young_mtime |"
   fi
-  # what neither find saw is gone
-  sort "$T/rm" "$T/young" > "$T/seen"
-  sort "$T/list" | comm -23 - "$T/seen" | sed "s|^|$NS_MARK vanished |"
+  # what find did not see is gone (sorting only when the counts differ)
+  if [ "$(cat "$T/rm" "$T/young" | wc -l)" -ne "$(wc -l < "$T/list")" ]; then
+    sort "$T/rm" "$T/young" > "$T/seen"
+    sort "$T/list" | comm -23 - "$T/seen" | sed "s|^|$NS_MARK vanished |"
+  fi
 fi
 
 if [ "$NS_CHECK" = 1 ]; then

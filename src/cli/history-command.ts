@@ -36,8 +36,9 @@ function pruneText(t: NodeTrend): string {
   if (!p) return '-';
   const parts = [`${minute(p.ts)}: ${formatCount(p.removed)} removed`];
   if (p.remediations) parts.push('crio restarted');
-  if (p.crio_memory_freed_bytes !== null) parts.push(`crio ${signed(-p.crio_memory_freed_bytes, formatBytes)}`);
-  if (p.kubelet_cpu_before !== null && p.kubelet_cpu_after !== null) parts.push(`kubelet ${+p.kubelet_cpu_before.toFixed(2)} -> ${+p.kubelet_cpu_after.toFixed(2)} cores`);
+  // equal before and after: the prune's run did not measure again (the prune itself measures nothing)
+  if (p.crio_memory_freed_bytes) parts.push(`crio ${signed(-p.crio_memory_freed_bytes, formatBytes)}`);
+  if (p.kubelet_cpu_before !== null && p.kubelet_cpu_after !== null && p.kubelet_cpu_before !== p.kubelet_cpu_after) parts.push(`kubelet ${+p.kubelet_cpu_before.toFixed(2)} -> ${+p.kubelet_cpu_after.toFixed(2)} cores`);
   return parts.join(', ');
 }
 

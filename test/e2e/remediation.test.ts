@@ -159,6 +159,54 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
     }
   });
 
+  test('two concurrent runs (separate processes, as from two machines): the second waits for the first\'s lock', { skip }, async () => {
+    const api = await FakeKubeApi.start();
+    const sims = [simNode(fleet!.dir, 'node1'), simNode(fleet!.dir, 'node2')];
+    try {
+      api.addNode('k8s-node1');
+      api.addNode('k8s-node2');
+      workloads(api, 'k8s-node1');
+      workloads(api, 'k8s-node2');
+      const kc = api.writeKubeconfig(fleet!.dir, 'kc-4');
+      const inv = fleet!.writeInventory({ hostVars: (i) => hostVars(sims[i]!, 'nodesweep_lock_ttl=1m'), file: 'remediate-4.ini' });
+      const [r1, r2] = await Promise.all(
+        ['node1', 'node2'].map((h) => runCli(['run', 'playbooks/prune-leaked-cgroups.yml', ...fleet!.baseArgs(inv), '--kubeconfig', kc, '--limit', h], { timeoutMs: 180_000 })),
+      );
+      assert.equal(r1!.code, 0, r1!.stdout + r1!.stderr);
+      assert.equal(r2!.code, 0, r2!.stdout + r2!.stderr);
+      const [a, b] = [cordonWindow(api, 'k8s-node1'), cordonWindow(api, 'k8s-node2')].sort((x, y) => x[0] - y[0]);
+      assert.ok(a![1] < b![0], `only one node drained at a time: ${JSON.stringify([a, b])}`);
+      for (const s of sims) assert.equal(s.restarts().length, 1);
+      assert.equal(api.lease('kube-system', LEASE)!.spec.holderIdentity, undefined);
+    } finally {
+      for (const s of sims) await cleanupSim(s);
+      await api.close();
+    }
+  });
+
+  test('--check: says what it would do, writes nothing to the API, restarts nothing', { skip }, async () => {
+    const api = await FakeKubeApi.start();
+    const sims = [simNode(fleet!.dir, 'node1')];
+    try {
+      api.addNode('k8s-node1');
+      workloads(api, 'k8s-node1');
+      const kc = api.writeKubeconfig(fleet!.dir, 'kc-5');
+      const inv = fleet!.writeInventory({ hostVars: (i) => (sims[i] ? hostVars(sims[i]!) : ''), file: 'remediate-5.ini' });
+      const r = await runCli(['run', 'playbooks/prune-leaked-cgroups.yml', ...fleet!.baseArgs(inv), '--kubeconfig', kc, '--limit', 'node1', '--check', '-v'], { timeoutMs: 120_000 });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /would acquire kube-system\/nodesweep-remediation-0/);
+      assert.match(r.stdout, /would cordon: node k8s-node1 cordoned/);
+      assert.match(r.stdout, /would evict 1 pod\(s\) from node k8s-node1/);
+      assert.match(r.stdout, /would restart crio/);
+      assert.deepEqual(api.requests.filter((q) => q.method !== 'GET').map((q) => `${q.method} ${q.path}`), []);
+      assert.deepEqual(sims[0]!.restarts(), []);
+      for (const d of sims[0]!.leakDirs) assert.ok(dirExists(d));
+    } finally {
+      for (const s of sims) await cleanupSim(s);
+      await api.close();
+    }
+  });
+
   test('a budget that never allows: the drain times out naming pod and budget; node uncordoned, lock released, host failed; crio untouched', { skip }, async () => {
     const api = await FakeKubeApi.start();
     const sims = [simNode(fleet!.dir, 'node1')];

@@ -127,12 +127,18 @@ export function readManifest(dir: string): LabManifest | undefined {
   }
 }
 
+/** Alive and not a zombie (a reparented server may wait a while for a slow PID 1 to reap it). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return !existsSync('/proc/self/stat'); // no /proc: trust kill(0)
   }
 }
 
@@ -195,7 +201,7 @@ export async function labUp(o: LabUpOptions): Promise<LabUpResult> {
     labId: randomBytes(3).toString('hex'),
     nodes: o.nodes,
     days: o.days,
-    maxLeaksPerNode: o.maxLeaksPerNode ?? 150,
+    maxLeaksPerNode: o.maxLeaksPerNode ?? 240,
     subnet: 0,
     ...(o.mode ? { mode: o.mode } : {}),
   };

@@ -109,7 +109,7 @@ export function planLab(o: LabPlanOptions): LabPlan {
   const prefix = o.namePrefix ?? 'worker';
   const names = Array.from({ length: o.nodes }, (_, i) => `${prefix}-${String(i + 1).padStart(2, '0')}`);
   const busyIdx = o.nodes - 1;
-  const cap = o.maxLeaksPerNode ?? 150;
+  const cap = o.maxLeaksPerNode ?? 240;
   const lightCap = Math.max(4, Math.round(cap / 4));
   const crioHeld = o.crioHeld ?? 2;
 

@@ -155,7 +155,7 @@ export function kindOfPath(path: string): LeakKindName | null {
   return null;
 }
 
-/** Leak counts by kind from a cgroup result: `counts.by_kind` when present, else counted from `leaked[]`. */
+/** Leak counts by kind from a cgroup result: counted from `leaked[]` (less `exclude`), else `counts.by_kind`. */
 function leakCounts(r: Obj, exclude: ReadonlySet<string>): LeakCounts | null {
   const out = zeroCounts();
   if (Array.isArray(r.leaked)) {
@@ -170,11 +170,6 @@ function leakCounts(r: Obj, exclude: ReadonlySet<string>): LeakCounts | null {
   const byKind = counts && isObj(counts.by_kind) ? counts.by_kind : null;
   if (!byKind) return null;
   for (const k of LEAK_KINDS) out[k] = num(byKind[k]) ?? 0;
-  // a result with counts but no list: take what it removed off by the kind its name says
-  for (const p of exclude) {
-    const k = kindOfPath(p);
-    if (k && out[k] > 0) out[k]--;
-  }
   return out;
 }
 

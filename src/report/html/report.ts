@@ -105,7 +105,7 @@ header .meta b{color:#f0f6fc;font-weight:500}
 main{max-width:1180px;margin:0 auto;padding:20px 32px 40px}
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(128px,1fr));gap:12px;margin:4px 0 22px}
 .tile{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
-.tile .v{font-size:24px;font-weight:650;font-variant-numeric:tabular-nums}
+.tile .v{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;white-space:nowrap}
 .tile .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:18px}
 h2{font-size:16px;margin:0 0 2px;font-weight:600}

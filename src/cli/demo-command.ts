@@ -76,7 +76,7 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
       throw e;
     }
     const m = lab.manifest;
-    io.stdout.write(`Lab ready in ${(lab.durationMs / 1000).toFixed(1)} s, mode ${m.mode}: ${m.modeWhy}.\n`);
+    io.stdout.write(`Lab ${m.labId} ready in ${(lab.durationMs / 1000).toFixed(1)} s, mode ${m.mode}: ${m.modeWhy}.\n`);
     for (const n of m.nodes) {
       io.stdout.write(
         `  ${n.name}  ${`${n.host}:${n.port}`.padEnd(18)} ${String(n.cronPodsRun).padStart(5)} CronJob pods ran here; ${String(n.leakedPods).padStart(3)} of their leaks built${n.crioHeld ? `, ${n.crioHeld} still held by crio` : ''}${n.busy ? '   <- the busy node' : ''}\n`,

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import { FakeKubeApi } from './kube-api.js';
@@ -206,7 +207,7 @@ export async function labUp(o: LabUpOptions): Promise<LabUpResult> {
     ...(o.mode ? { mode: o.mode } : {}),
   };
   writeJsonAtomic(paths.config, cfg);
-  const serve = o.serveCommand ?? { cmd: process.execPath, args: [...process.execArgv, process.argv[1]!, 'lab', 'serve', '--dir', paths.dir] };
+  const serve = o.serveCommand ?? defaultServeCommand(paths.dir);
   const logFd = openSync(paths.log, 'a');
   const child = spawn(serve.cmd, serve.args, { detached: true, stdio: ['ignore', logFd, logFd], cwd: process.cwd(), env: process.env });
   closeSync(logFd);
@@ -229,6 +230,14 @@ export async function labUp(o: LabUpOptions): Promise<LabUpResult> {
   child.unref();
   const manifest = readManifest(paths.dir)!;
   return { paths, manifest, pid: child.pid, durationMs: Date.now() - started };
+}
+
+/** `nodesweep lab serve --dir DIR` with this installation's CLI: dist/cli/main.js, or src/cli/main.ts through tsx. */
+export function defaultServeCommand(dir: string): { cmd: string; args: string[] } {
+  const js = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  if (existsSync(js)) return { cmd: process.execPath, args: [js, 'lab', 'serve', '--dir', dir] };
+  const ts = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+  return { cmd: process.execPath, args: ['--import', 'tsx', ts, 'lab', 'serve', '--dir', dir] };
 }
 
 function tail(file: string): string {

@@ -10,7 +10,7 @@
  *   as the kernel would for real hierarchies, so the collector accepts the simulated node; anything else is the
  *   real stat.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function q(s: string): string {
@@ -59,7 +59,13 @@ export function systemctlStandin(o: SystemctlStandinOptions): string {
   const plain = o.plainRoot
     ? `  # plain tree: the "kernel" forgets a dead process; drop the cgroup.procs files that named it
   for pid in $killed; do
-    grep -rlx --include=cgroup.procs -e "$pid" ${q(o.plainRoot)}/ 2>/dev/null | while IFS= read -r f; do rm -f "$f"; done
+    grep -rlx --include=cgroup.procs -e "$pid" ${q(o.plainRoot)}/ 2>/dev/null | while IFS= read -r f; do
+      # keep the dir's age: cgroupfs would not restamp it, a plain dir does when a file goes
+      d=\${f%/*}
+      t=$(/usr/bin/stat -c %Y "$d" 2>/dev/null || /bin/stat -c %Y "$d")
+      rm -f "$f"
+      [ -n "$t" ] && touch -m -d "@$t" "$d"
+    done
   done`
     : '';
   return `#!/bin/sh
@@ -180,6 +186,7 @@ export interface NodeBin {
 }
 
 export function writeNodeBin(dir: string, systemctl: SystemctlStandinOptions, plainRoot?: string): NodeBin {
+  mkdirSync(dir, { recursive: true });
   const bin: NodeBin = { dir, sudo: join(dir, 'sudo'), systemctl: join(dir, 'systemctl'), crio: join(dir, 'crio') };
   writeExec(bin.sudo, sudoStandin());
   writeExec(bin.systemctl, systemctlStandin(systemctl));

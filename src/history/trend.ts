@@ -3,6 +3,7 @@
  * growing series crosses a line "at this rate". Fitted only on the points since the node's last prune: a prune
  * resets the leak, and a fit across it would average the sawtooth into a meaningless slope.
  */
+import { parseDurationS } from '../util/duration.js';
 import type { HistoryPrune, HistorySample, NodeHistory } from './db.js';
 import { SYSTEM_RESERVATION_BYTES } from './node-facts.js';
 
@@ -195,8 +196,5 @@ export function crossingOrder(a: NodeTrend, b: NodeTrend): number {
 
 /** `14d`, `36h`, `90m`, `2w`, `3600s` (or a bare number of seconds) -> seconds. null when malformed. */
 export function parseSince(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$/.exec(text);
-  if (!m) return null;
-  const mult = { '': 1, s: 1, m: 60, h: 3600, d: DAY_S, w: 7 * DAY_S }[m[2] as '' | 's' | 'm' | 'h' | 'd' | 'w'];
-  return Number(m[1]) * mult;
+  return parseDurationS(text) ?? null;
 }

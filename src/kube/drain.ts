@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClient, PdbInfo, PodInfo } from './client.js';
 import { budgetsFor, describeBudget, parseLabelSelector, planDrain, podKey, type DrainPlan } from './drain-filters.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../util/duration.js';
 
 export interface DrainParams {
   timeoutMs: number;

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeError } from '../errors.js';
 import type { KubeClient, LeaseInfo } from './client.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../util/duration.js';
 
 export interface LockSpec {
   name: string;

@@ -6,6 +6,7 @@
  *
  * Also the shared plumbing of `cgroup_prune`: parameters, host-var defaults, durations, the collect call.
  */
+import { parseDurationS } from '../util/duration.js';
 import { z } from 'zod';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from './types.js';
 import type { ExecResult } from '../transport/types.js';
@@ -17,18 +18,8 @@ import { errorMessage } from '../errors.js';
 
 // ---------------------------------------------------------------- durations
 
-const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
-
-/** `30s`, `5m`, `1h30m`, `2d`, `90` (seconds) or a number of seconds -> seconds; undefined when malformed. */
-export function parseDuration(v: string | number): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : undefined;
-  const s = v.trim().toLowerCase();
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
-  if (s === '' || !/^(\d+(\.\d+)?(ms|s|m|h|d|w)\s*)+$/.test(s)) return undefined;
-  let total = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g)) total += Number(m[1]) * UNIT_S[m[2]!]!;
-  return total;
-}
+/** Kept under this name for the cgroup modules: seconds, or undefined when malformed. */
+export const parseDuration = parseDurationS;
 
 export const durationSchema = z
   .union([z.string(), z.number()])

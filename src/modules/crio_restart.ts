@@ -8,7 +8,7 @@ import { shQuote } from '../transport/types.js';
 import type { ExecResult } from '../transport/types.js';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from './types.js';
 import { loadScript, shAssignments } from './common.js';
-import { parseDurationMs, formatDuration } from '../kube/duration.js';
+import { parseDurationMs, formatDuration } from '../util/duration.js';
 import { durationParam } from './kube_common.js';
 
 export const crioRestartSchema = z

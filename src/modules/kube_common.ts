@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { KubeError, errorMessage } from '../errors.js';
 import type { KubeAccess } from '../kube/access.js';
-import { parseDurationMs } from '../kube/duration.js';
+import { parseDurationMs } from '../util/duration.js';
 import type { ModuleContext, ModuleResult } from './types.js';
 
 /** `30s`, `10m`, `1h30m` or a number of seconds. */

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { KubeError } from '../errors.js';
 import type { KubeClient, KubeNode } from '../kube/client.js';
-import { formatDuration } from '../kube/duration.js';
+import { formatDuration } from '../util/duration.js';
 import type { ModuleDefinition } from './types.js';
 import { durationParam, kubeAccess, kubeRun, ms, nodeName } from './kube_common.js';
 

@@ -5,12 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createKubeClient, type KubeClient, type KubeClientOptions } from './client.js';
+import type { KubeClient, KubeClientOptions } from './client.js';
 import { HeldLocks } from './lock.js';
 
 export interface KubeAccess {
-  /** The client; throws KubeError when no configuration can be found. Created once, on first use. */
-  client(): KubeClient;
+  /**
+   * The client; rejects with KubeError when no configuration can be found. Created once, on first use:
+   * @kubernetes/client-node costs about half a second to import, which a run without kube modules never pays.
+   */
+  client(): Promise<KubeClient>;
   readonly locks: HeldLocks;
   /** Short random id of this run (holder identities, cordon annotations). */
   readonly runId: string;
@@ -28,11 +31,11 @@ export interface KubeAccessOptions extends KubeClientOptions {
 }
 
 export function createKubeAccess(o: KubeAccessOptions = {}): KubeAccess {
-  let client: KubeClient | undefined;
+  let client: Promise<KubeClient> | undefined;
   const locks = new HeldLocks(o.log);
   return {
     client() {
-      client ??= o.clientFactory ? o.clientFactory() : createKubeClient(o);
+      client ??= o.clientFactory ? Promise.resolve().then(o.clientFactory) : import('./client.js').then((m) => m.createKubeClient(o));
       return client;
     },
     locks,

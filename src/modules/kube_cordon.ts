@@ -20,7 +20,7 @@ export function kubeCordonModule(): ModuleDefinition<KubeCordonParams> {
     async run(p, ctx) {
       const node = nodeName(ctx, p.node);
       return kubeRun(ctx, async () => {
-        const client = kubeAccess(ctx).client();
+        const client = await kubeAccess(ctx).client();
         const r = await applyNodeChange(client, node, (n) => decideCordon(n, new Date()), { check: ctx.check, signal: ctx.signal });
         const res: ModuleResult = {
           status: r.changed ? 'changed' : 'ok',
@@ -47,7 +47,7 @@ export function kubeUncordonModule(): ModuleDefinition<KubeCordonParams> {
     async run(p, ctx) {
       const node = nodeName(ctx, p.node);
       return kubeRun(ctx, async () => {
-        const client = kubeAccess(ctx).client();
+        const client = await kubeAccess(ctx).client();
         const r = await applyNodeChange(client, node, decideUncordon, { check: ctx.check, signal: ctx.signal });
         return {
           status: r.changed ? 'changed' : 'ok',

@@ -45,7 +45,7 @@ export function kubeDrainModule(): ModuleDefinition<KubeDrainParams> {
     async run(p, ctx) {
       const node = nodeName(ctx, p.node);
       return kubeRun(ctx, async () => {
-        const client = kubeAccess(ctx).client();
+        const client = await kubeAccess(ctx).client();
         // As kubectl drain does: cordon first, so nothing new lands while we evict (recorded for kube_uncordon).
         const c = await applyNodeChange(client, node, (n) => decideCordon(n, new Date()), { check: ctx.check, signal: ctx.signal });
         const d = await drainNode(

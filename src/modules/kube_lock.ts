@@ -35,7 +35,7 @@ export function kubeLockModule(): ModuleDefinition<KubeLockParams> {
         ctx,
         async () => {
           const kube = kubeAccess(ctx);
-          const client = kube.client();
+          const client = await kube.client();
           const identity = holderIdentity(node, kube.runId, kube.controller);
           const base = { node, lock: `${p.namespace}/${p.name}`, holder: identity };
           if (p.state === 'released') {

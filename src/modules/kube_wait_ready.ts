@@ -65,7 +65,7 @@ export function kubeWaitReadyModule(): ModuleDefinition<KubeWaitReadyParams> {
       const started = Date.now();
       const since = p.since ? new Date(p.since) : new Date(started);
       return kubeRun(ctx, async () => {
-        const client = kubeAccess(ctx).client();
+        const client = await kubeAccess(ctx).client();
         const timeoutMs = ms(p.timeout);
         for (;;) {
           const n = await client.getNode(node, { signal: ctx.signal });

@@ -16,6 +16,7 @@ import type { CliIo } from './main.js';
 import { runCommand, type RunCommandArgs } from './run-command.js';
 import { scanCommand, type ScanCommandArgs } from './scan-command.js';
 import { historyCommand } from './history-command.js';
+import { seedHistory } from '../lab/history-seed.js';
 
 export interface DemoArgs {
   dir?: string;
@@ -83,6 +84,12 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
       );
     }
     io.stdout.write(`  (leaks sampled evenly over the ${m.cronPodsTotal} pods of the schedule to keep this fast)\n`);
+    const seeded = seedHistory(out.db, m, { now: Math.floor(Date.now() / 1000) });
+    io.stdout.write(
+      `  The lab's past: ${seeded} simulated scans over those ${a.days} day(s) go into the demo's history database, as a cron'd\n` +
+        `  'nodesweep scan' would have recorded them (leaks, crio memory at ~0.5 MiB a leaked pod, kubelet CPU).\n` +
+        (m.mode === 'cgroup-v2' ? `  Today's memory figures are the lab's real ones: its processes use next to none.\n` : ''),
+    );
 
     const conn = {
       inventory: [lab.paths.inventory],
@@ -105,7 +112,15 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
     const s1 = await scanCommand(scanArgs, io);
     if (s1 !== 0) problems.push(`the first scan exited ${s1}`);
 
-    header(io, 3, 'Prune, with the escalation where only a crio restart helps   (nodesweep run playbooks/prune-leaked-cgroups.yml)', [
+    header(io, 3, 'The trend   (nodesweep history)', [
+      'Every scan and prune is recorded per node: leaks per day, crio memory growth, when a node crosses the 1 GiB',
+      'system reservation at this rate. This is what the operator in the story was graphing by hand.',
+    ]);
+    await historyCommand({ since: `${Math.ceil(a.days) + 1}d`, json: false, 'state-db': out.db, inventory: [lab.paths.inventory] }, io).catch((e: unknown) => {
+      io.stderr.write(`[WARNING]: history: ${e instanceof Error ? e.message : String(e)}\n`);
+    });
+
+    header(io, 4, 'Prune, with the escalation where only a crio restart helps   (nodesweep run playbooks/prune-leaked-cgroups.yml)', [
       'Each node: scan, then rmdir every leaked cgroup (deepest first, re-checked right before, never a live one).',
       `On the busy node crio holds some leaks, so the prune fails and the playbook's rescue takes the lock, cordons,`,
       'drains (through the Kubernetes API stand-in), restarts crio, waits for Ready, prunes again and uncordons.',
@@ -125,14 +140,9 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
     const p = await runCommand(runArgs, io);
     if (p !== 0) problems.push(`the prune exited ${p}`);
 
-    header(io, 4, 'Scan again', ['What is left: only leaks younger than the 5 minute grace period (the CronJob\'s newest pods).']);
+    header(io, 5, 'Scan again', ['What is left: only leaks younger than the 5 minute grace period (the CronJob\'s newest pods).']);
     const s2 = await scanCommand({ ...scanArgs, 'report-html': join(reports, 'scan-after.html') }, io);
     if (s2 !== 0) problems.push(`the second scan exited ${s2}`);
-
-    header(io, 5, 'History   (nodesweep history)', ['Every scan and prune is recorded per node; on a real fleet this says which node crosses 1 GiB, and when.']);
-    await historyCommand({ since: '1d', json: false, 'state-db': out.db, inventory: [lab.paths.inventory] }, io).catch((e: unknown) => {
-      io.stderr.write(`[WARNING]: history: ${e instanceof Error ? e.message : String(e)}\n`);
-    });
 
     header(io, 6, 'Reports');
     io.stdout.write(`  HTML report (open it in a browser): ${out.html}\n`);

@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import { FakeKubeApi } from './kube-api.js';
-import { buildLabNode, chooseMode, killLabPids, removeCgroupSubtrees, type BuiltLabNode, type LabMode } from './node-builder.js';
-import { planLab, type LabPlan, type PlannedNode } from './plan.js';
+import { buildLabNode, chooseMode, killLabPids, removeCgroupSubtrees, updateSimMemory, type BuiltLabNode, type LabMode } from './node-builder.js';
+import { planLab, type LabPlan } from './plan.js';
 import { startLabSshServer, type LabSshServer } from './ssh-server.js';
 
 const { utils } = ssh2;
@@ -322,7 +322,6 @@ export async function labServe(dir: string, log: (line: string) => void = (l) =>
         mode: choice,
         nodeDir,
         labId: cfg.labId,
-        crioMemory: crioMemoryFor(pn),
         onSubtree: (p) => {
           manifest.cgroups.push(p);
           save();
@@ -381,6 +380,17 @@ export async function labServe(dir: string, log: (line: string) => void = (l) =>
     writeFileSync(paths.knownHosts, khLines.join('\n') + '\n');
     api.writeKubeconfig(realDir, 'kubeconfig', 'nodesweep-lab');
     writeFileSync(paths.inventory, inventoryText(manifest, paths));
+    // crio's simulated memory follows the leaked cgroups that are left (a prune brings it down).
+    const memTimer = setInterval(() => {
+      for (const b of built) {
+        try {
+          if (b.simMemory) updateSimMemory(b.simMemory);
+        } catch {
+          /* the lab is going down */
+        }
+      }
+    }, 250);
+    memTimer.unref();
     manifest.ready = true;
     save();
     writeJsonAtomic(paths.ready, { pid: process.pid, at: new Date().toISOString() });
@@ -393,12 +403,6 @@ export async function labServe(dir: string, log: (line: string) => void = (l) =>
   // Run until a signal has finished the cleanup.
   while (exitCode === undefined) await sleep(100);
   return exitCode;
-}
-
-/** The story's numbers: crio's memory grows with every leaked pod (about 0.5 MiB each) from a 150 MiB base. */
-export function crioMemoryFor(n: PlannedNode): { before: number; after: number } {
-  const base = 150 * 2 ** 20;
-  return { before: base + n.cronPodsRun * 0.5 * 2 ** 20, after: base };
 }
 
 function readPids(file: string): number[] {

@@ -3,6 +3,8 @@
  * them out (systemd driver), in one of three modes:
  * - `cgroup-v1`: subtrees of this machine's real v1 hierarchies (and the hybrid v2 `unified` tree), named
  *   `nodesweep-lab-<lab>-<node>`, behind a node root made of symlinks shaped like a hybrid node's /sys/fs/cgroup;
+ *   except `memory`, a plain dir like the plain mode's, so that crio's memory can show the story's numbers
+ *   (the lab's real processes use next to none);
  * - `cgroup-v2`: one subtree `nodesweep-lab-<lab>-<node>` of a writable cgroup2 dir (the v2 root as root, or a
  *   cgroup subtree delegated to this user);
  * - `plain`: ordinary directories shaped like a v1 node (no root needed; a `stat` stand-in reports them as cgroupfs).
@@ -12,7 +14,7 @@
  * The same layout rules as the cgroup tests' node builder (test/cgroup/node-builder.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsc, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsc, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCrictlStub, type StubContainer, type StubPod } from './crictl-standin.js';
 import type { PlannedNode, PlannedPod, Qos } from './plan.js';
@@ -74,7 +76,7 @@ export function chooseMode(forced?: LabMode): ModeChoice {
   });
   if (forced === 'cgroup-v1' || (forced === undefined && v1Ok)) {
     if (!v1Ok) throw new Error('cgroup-v1 mode asked for, but the v1 hierarchies under /sys/fs/cgroup are not writable here (root needed)');
-    return { mode: 'cgroup-v1', why: 'the v1 cgroup hierarchies under /sys/fs/cgroup are writable (root)' };
+    return { mode: 'cgroup-v1', why: 'the v1 cgroup hierarchies under /sys/fs/cgroup are writable (root); memory figures are simulated' };
   }
   const v2 = isLinux ? findWritableV2() : undefined;
   if (forced === 'cgroup-v2' || (forced === undefined && v2)) {
@@ -131,6 +133,53 @@ export interface BuiltLabNode {
   cgroupSubtrees: string[];
   children: ChildProcess[];
   counts: { leakedPods: number; leakedDirs: number; crioHeld: number; livePods: number };
+  /** Plain or cgroup-v1 mode: system.slice's memory is simulated; keep it current with updateSimMemory. */
+  simMemory?: SimMemory;
+}
+
+/**
+ * The story's numbers on a simulated memory hierarchy: crio's memory is 150 MiB plus about 0.5 MiB for every
+ * leaked pod whose cgroups are still there (each leak built stands for `podsPerLeak` pods of the schedule), and the
+ * rest of system.slice 180 MiB. Removing the leaked cgroups brings it back down, as it did in the story.
+ */
+export interface SimMemory {
+  hierarchy: string;
+  systemFile: string;
+  crioFile: string;
+  podsPerLeak: number;
+  /** Pod slices that are not leaks (live and terminating pods), by UID with `_`. */
+  notLeaked: Set<string>;
+  last: number;
+}
+
+export const CRIO_BASE_BYTES = 150 * 2 ** 20;
+export const CRIO_PER_LEAKED_POD_BYTES = 0.5 * 2 ** 20;
+export const SYSTEM_SLICE_OTHER_BYTES = 180 * 2 ** 20;
+
+/** Count the leaked pod slices left in the simulated memory hierarchy and rewrite the usage files if it changed. */
+export function updateSimMemory(m: SimMemory): void {
+  let leaked = 0;
+  const kp = join(m.hierarchy, 'kubepods.slice');
+  for (const d of [kp, join(kp, 'kubepods-burstable.slice'), join(kp, 'kubepods-besteffort.slice')]) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const mm = /-pod([0-9a-f_]+)\.slice$/.exec(n);
+      if (mm && !m.notLeaked.has(mm[1]!)) leaked++;
+    }
+  }
+  if (leaked === m.last) return;
+  m.last = leaked;
+  const crio = Math.round(CRIO_BASE_BYTES + leaked * m.podsPerLeak * CRIO_PER_LEAKED_POD_BYTES);
+  // Replaced whole (rename), so a reader never sees half a number.
+  for (const [f, v] of [[m.crioFile, crio], [m.systemFile, crio + SYSTEM_SLICE_OTHER_BYTES]] as const) {
+    writeFileSync(`${f}.tmp`, `${v}\n`);
+    renameSync(`${f}.tmp`, f);
+  }
 }
 
 export interface BuildNodeOptions {
@@ -144,8 +193,6 @@ export interface BuildNodeOptions {
   onSubtree?: (path: string) => void;
   /** Called with each process started (pid, comm). */
   onProcess?: (pid: number, comm: string) => void;
-  /** Simulated crio memory (bytes) before and after a restart (plain mode: written to memory files). */
-  crioMemory?: { before: number; after: number };
 }
 
 export function labCgroupName(labId: string, node: string): string {
@@ -167,6 +214,8 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   const hierarchies: Hierarchy[] = [];
   const subtrees: string[] = [];
   let root: string;
+  /** Plain dirs the `stat` stand-in reports as cgroupfs: the whole tree in plain mode, `memory` in cgroup-v1 mode. */
+  let simRoot: string | undefined;
   const mkSub = (p: string) => {
     o.onSubtree?.(p);
     subtrees.push(p);
@@ -176,6 +225,17 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
     root = join(nodeDir, 'cgroup');
     mkdirSync(root);
     for (const c of V1_CONTROLLERS) {
+      if (c === 'memory') {
+        // The lab's processes use next to no memory, so real memory figures would tell nothing: a plain `memory`
+        // dir carries system.slice's simulated usage (the `stat` stand-in reports it as cgroupfs), the other
+        // hierarchies are real.
+        const sim = join(nodeDir, 'sim', 'memory');
+        mkdirSync(sim, { recursive: true });
+        hierarchies.push({ name: 'memory', path: sim });
+        symlinkSync(sim, join(root, 'memory'));
+        simRoot = join(nodeDir, 'sim');
+        continue;
+      }
       const mount = mountOf(c);
       if (!mount || !writable(join(mount, 'cgroup.procs'))) continue;
       const real = join(mount, cgName);
@@ -200,6 +260,7 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
     }
     symlinkSync('cpu,cpuacct', join(root, 'cpu'));
     symlinkSync('cpu,cpuacct', join(root, 'cpuacct'));
+    simRoot = root;
   }
 
   const kubeletRoot = join(nodeDir, 'kubelet');
@@ -254,18 +315,20 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   // system.slice/crio.service: where crio itself runs (memory facts).
   const memH = mode.mode === 'cgroup-v2' ? hierarchies[0] : hierarchies.find((h) => h.name === 'memory');
   const crioProcs: string[] = [];
-  const memoryFiles: Array<{ path: string; afterRestart: number }> = [];
+  let simMemory: SimMemory | undefined;
   if (memH) {
     mk(join(memH.path, 'system.slice'));
     mk(join(memH.path, 'system.slice', 'crio.service'));
-    if (mode.mode === 'plain') {
-      const mem = o.crioMemory ?? { before: 200 * 2 ** 20, after: 150 * 2 ** 20 };
-      const sys = join(memH.path, 'system.slice', 'memory.usage_in_bytes');
-      const crio = join(memH.path, 'system.slice', 'crio.service', 'memory.usage_in_bytes');
-      const other = 180 * 2 ** 20; // the rest of system.slice: sshd, chronyd, kubelet...
-      writeFileSync(sys, `${mem.before + other}\n`);
-      writeFileSync(crio, `${mem.before}\n`);
-      memoryFiles.push({ path: sys, afterRestart: mem.after + other }, { path: crio, afterRestart: mem.after });
+    if (memH.mountRoot === undefined) {
+      simMemory = {
+        hierarchy: memH.path,
+        systemFile: join(memH.path, 'system.slice', 'memory.usage_in_bytes'),
+        crioFile: join(memH.path, 'system.slice', 'crio.service', 'memory.usage_in_bytes'),
+        podsPerLeak: plan.leaks.length > 0 ? plan.cronPodsRun / plan.leaks.length : 1,
+        notLeaked: new Set([...plan.live, ...plan.terminating].map((p) => p.uid.replace(/-/g, '_'))),
+        last: -1,
+      };
+      updateSimMemory(simMemory);
     } else {
       crioProcs.push(join(memH.path, 'system.slice', 'crio.service', 'cgroup.procs'));
     }
@@ -277,8 +340,8 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   writeFileSync(join(stateDir, 'spawned.pids'), '');
   const bin = writeNodeBin(
     binDir,
-    { stateDir, crioBin, crioCgroupProcs: crioProcs, ...(mode.mode === 'plain' ? { plainRoot: root, memoryFiles } : {}) },
-    mode.mode === 'plain' ? root : undefined,
+    { stateDir, crioBin, crioCgroupProcs: crioProcs, ...(simRoot ? { plainRoot: simRoot } : {}) },
+    simRoot,
   );
 
   // Real processes. Real cgroups: moved in by writing cgroup.procs. Plain tree: a cgroup.procs file naming them.
@@ -297,8 +360,9 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
     if (t.crio) crioPids.push(pid);
     for (const h of hierarchies) {
       const f = join(h.path, t.rel, 'cgroup.procs');
-      if (mode.mode === 'plain') {
-        // Only crio's leaked scopes need their holder on a plain tree; live pods are known to the runtime anyway.
+      if (h.mountRoot === undefined) {
+        // A plain (simulated) hierarchy: only crio's leaked scopes need their holder named in a cgroup.procs file;
+        // live pods are known to the runtime anyway.
         if (t.crio) writeFileSync(f, `${pid}\n`);
       } else writeFileSync(f, String(pid));
     }
@@ -324,6 +388,7 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
     cgroupSubtrees: subtrees,
     children,
     counts: { leakedPods: plan.leaks.length, leakedDirs, crioHeld, livePods: plan.live.length },
+    ...(simMemory ? { simMemory } : {}),
   };
 }
 

@@ -13,9 +13,9 @@ import { CGROUP_FS } from '../../src/lab/node-builder.js';
 test('npm run demo: lab up, scan, prune with escalation, reports, lab down', async () => {
   const base = mkdtempSync(join(tmpdir(), 'ns-demo-'));
   try {
-    const r = await runCli(['demo', '--dir', base, '--nodes', '3', '--days', '2'], { timeoutMs: 90_000 });
+    const r = await runCli(['demo', '--dir', base, '--nodes', '3', '--days', '3'], { timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    for (const s of ['1. Build a lab', '2. Scan the fleet', '3. Prune', '4. Scan again', '6. Reports', '7. Tear the lab down']) assert.ok(r.stdout.includes(s), s);
+    for (const s of ['1. Build a lab', '2. Scan the fleet', '3. The trend', '4. Prune', '5. Scan again', '6. Reports', '7. Tear the lab down']) assert.ok(r.stdout.includes(s), s);
     // the busy node went through the rescue: lock, cordon, drain, crio restart, prune again, uncordon, release
     for (const t of ['Take the remediation lock', 'Cordon the node', 'Drain the node', 'Restart crio', 'Prune leaked cgroups again', 'Uncordon the node', 'Release the remediation lock']) {
       assert.match(r.stdout, new RegExp(`TASK \\[${t}`), t);
@@ -26,6 +26,8 @@ test('npm run demo: lab up, scan, prune with escalation, reports, lab down', asy
     assert.equal(html, join(base, 'reports', 'prune-report.html'));
     assert.match(readFileSync(html, 'utf8'), /<html[\s>]/i);
     assert.ok(existsSync(join(base, 'reports', 'prune-report.json')));
+    // the story's trend from the lab's simulated past: the busy node is over the 1 GiB reservation
+    assert.match(r.stdout, /worker-03\s+\d+\s+[\d,]+\s+\+[\d,]+\s+[\d.]+ GiB.*over since/);
     // torn down: no lab dir, no lab server, no cgroup of this lab
     const labId = /Lab ([0-9a-f]{6}) ready/.exec(r.stdout)?.[1];
     assert.ok(labId);

@@ -31,6 +31,8 @@ export interface LoggedRequest extends RequestInfo {
   contentType?: string;
   status: number;
   body?: unknown;
+  /** Date.now() when the request arrived. */
+  at: number;
 }
 
 export interface PodSpecInput {
@@ -461,7 +463,7 @@ export class FakeKubeApi {
     const raw = Buffer.concat(chunks).toString('utf8');
     const contentType = req.headers['content-type']?.split(';')[0]?.trim();
     const info = this.route(req.method ?? 'GET', url.pathname, query);
-    const log: LoggedRequest = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, ...(contentType ? { contentType } : {}), ...(info ?? { verb: 'get', group: '', resource: '' }) };
+    const log: LoggedRequest = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, at: Date.now(), ...(contentType ? { contentType } : {}), ...(info ?? { verb: 'get', group: '', resource: '' }) };
     let body: unknown;
     if (raw !== '') {
       try {

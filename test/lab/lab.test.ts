@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { labDown, labUp, readManifest, servePid, type LabManifest } from '../../src/lab/lab.js';
-import { CGROUP_FS } from '../../src/lab/node-builder.js';
+import { CGROUP_FS, chooseMode } from '../../src/lab/node-builder.js';
 import { scanCommand } from '../../src/cli/scan-command.js';
 import { runCommand } from '../../src/cli/run-command.js';
 import type { CliIo } from '../../src/cli/main.js';
@@ -167,5 +167,30 @@ describe('lab up / lab down', () => {
     const m2 = readManifest(dir)!;
     await labDown({ dir });
     await assertGone(m2, dir, spawned);
+  });
+
+  test('cgroup-v2 when forced: nodes are subtrees of a writable cgroup2 dir, or lab up says why it cannot', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'ns-lab-'));
+    dirs.push(base);
+    const dir = join(base, 'lab');
+    let possible = true;
+    try {
+      chooseMode('cgroup-v2');
+    } catch {
+      possible = false;
+    }
+    if (!possible) {
+      await assert.rejects(labUp({ dir, nodes: 1, days: 0.1, mode: 'cgroup-v2' }), /no writable cgroup2 dir/);
+      assert.equal(existsSync(dir), false);
+      return;
+    }
+    const up = await labUp({ dir, nodes: 2, days: 0.5, maxLeaksPerNode: 20, mode: 'cgroup-v2' });
+    const m = up.manifest;
+    assert.equal(m.mode, 'cgroup-v2');
+    for (const n of m.nodes) assert.ok(m.cgroups.includes(n.root), `${n.root} is a lab cgroup`);
+    const rows = new Map((await scanJson(m, dir)).map((r) => [r.host, r]));
+    assert.equal(rows.get(m.nodes.find((n) => n.busy)!.name)!.verdict, 'restart-needed');
+    await labDown({ dir });
+    await assertGone(m, dir, []);
   });
 });

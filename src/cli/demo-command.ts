@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
 import { ExitCode } from '../errors.js';
 import { labDown, labUp, LabError, type LabUpResult } from '../lab/lab.js';
 import { forcedMode } from './lab-command.js';
@@ -28,6 +29,30 @@ export interface DemoArgs {
 
 export function prunePlaybookPath(): string {
   return fileURLToPath(new URL('../../playbooks/prune-leaked-cgroups.yml', import.meta.url));
+}
+
+/** A stream that passes lines through to `to`, cutting those longer than `max` characters (with a note). */
+export function shortLines(to: NodeJS.WritableStream, max: number, note: string): Writable & { isTTY?: boolean } {
+  let buf = '';
+  const flushLine = (line: string) => {
+    to.write(line.length <= max ? `${line}\n` : `${line.slice(0, max)} ... (${(line.length - max).toLocaleString('en-US')} more characters; ${note})\n`);
+  };
+  return new Writable({
+    write(chunk, _enc, cb) {
+      buf += String(chunk);
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        flushLine(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+      cb();
+    },
+    final(cb) {
+      if (buf) flushLine(buf);
+      buf = '';
+      cb();
+    },
+  });
 }
 
 function header(io: CliIo, n: number, title: string, lines: string[] = []): void {
@@ -137,7 +162,11 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
       'report-html': out.html,
       'metrics-file': out.metrics,
     };
-    const p = await runCommand(runArgs, io);
+    // A failed task prints its whole result, as ansible-playbook does: thousands of removed paths here. The demo
+    // shortens such lines; the full results are in the JSON report.
+    const shortened = shortLines(io.stdout, 400, `the full result is in ${out.json}`);
+    const p = await runCommand(runArgs, { stdout: shortened, stderr: io.stderr });
+    shortened.end();
     if (p !== 0) problems.push(`the prune exited ${p}`);
 
     header(io, 5, 'Scan again', ['What is left: only leaks younger than the 5 minute grace period (the CronJob\'s newest pods).']);

@@ -44,6 +44,9 @@ test('npm run demo: lab up, scan, prune with escalation, reports, lab down', asy
     }
     assert.deepEqual(left, []);
     assert.ok(r.durationMs < 60_000, `the demo took ${r.durationMs} ms`);
+    // readable: a failed task's huge result is cut short, pointing at the JSON report
+    assert.ok(Math.max(...r.stdout.split('\n').map((l) => l.length)) < 600);
+    assert.match(r.stdout, /more characters; the full result is in \S+prune-report\.json\)/);
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

@@ -494,6 +494,7 @@ export async function labDown(o: { dir: string; timeoutMs?: number }): Promise<L
 export function usageText(m: LabManifest, p: LabPaths, self = 'nodesweep'): string {
   const inv = p.inventory;
   const kc = p.kubeconfig;
+  const prune = fileURLToPath(new URL('../../playbooks/prune-leaked-cgroups.yml', import.meta.url));
   const rows = m.nodes.map(
     (n) =>
       `  ${n.name.padEnd(10)} ${`${n.host}:${n.port}`.padEnd(20)} ${String(n.cronPodsRun).padStart(5)} CronJob pods ran here, ${String(n.leakedPods).padStart(4)} leaked pods built (${n.leakedDirs} dirs)${n.crioHeld ? `, ${n.crioHeld} held by crio` : ''}${n.busy ? '  <- the busy node' : ''}`,
@@ -509,8 +510,8 @@ export function usageText(m: LabManifest, p: LabPaths, self = 'nodesweep'): stri
     '',
     'Try:',
     `  ${self} scan -i ${inv}`,
-    `  ${self} run playbooks/prune-leaked-cgroups.yml -i ${inv} --kubeconfig ${kc} --check`,
-    `  ${self} run playbooks/prune-leaked-cgroups.yml -i ${inv} --kubeconfig ${kc}`,
+    `  ${self} run ${prune} -i ${inv} --kubeconfig ${kc} --check`,
+    `  ${self} run ${prune} -i ${inv} --kubeconfig ${kc}`,
     `  ssh -i ${p.key} -o UserKnownHostsFile=${p.knownHosts} -p ${m.nodes[0]?.port ?? 22} ${LAB_USER}@${m.nodes[0]?.host ?? '127.42.0.1'}`,
     `  KUBECONFIG=${kc} kubectl get nodes,pods -A -o wide        (if kubectl is installed)`,
     `Stop it with: ${self} lab down --dir ${p.dir}`,

@@ -338,6 +338,7 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   writeFileSync(join(stateDir, 'crio.pids'), '');
   writeFileSync(join(stateDir, 'crio-main.pids'), '');
   writeFileSync(join(stateDir, 'spawned.pids'), '');
+  symlinkSync(crictl.path, join(binDir, 'crictl')); // `crictl` by name on the node's PATH, as on a real node
   const bin = writeNodeBin(
     binDir,
     { stateDir, crioBin, crioCgroupProcs: crioProcs, ...(simRoot ? { plainRoot: simRoot } : {}) },

@@ -55,6 +55,12 @@ export function shortLines(to: NodeJS.WritableStream, max: number, note: string)
   });
 }
 
+class DemoInterrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
 function header(io: CliIo, n: number, title: string, lines: string[] = []): void {
   const bar = '='.repeat(100);
   io.stdout.write(`\n${bar}\n  ${n}. ${title}\n${lines.map((l) => `     ${l}\n`).join('')}${bar}\n\n`);
@@ -78,6 +84,18 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
   let code: number = ExitCode.OK;
   const problems: string[] = [];
 
+  // Ctrl-C / SIGTERM: the step under way stops (a run stops its new work itself), the next ones are skipped, and
+  // the lab is still torn down. (A second signal during a run exits at once, as `run` does: then 'lab down'.)
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!interrupted) io.stderr.write(`\n[nodesweep demo] ${sig}: stopping after this step, then tearing the lab down\n`);
+    interrupted ??= sig;
+  };
+  const check = () => {
+    if (interrupted) throw new DemoInterrupted(interrupted);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   io.stdout.write(
     [
       'nodesweep demo: leaked pod cgroups on CRI-O nodes, found and removed on a local fleet.',
@@ -129,6 +147,7 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
       'state-db': out.db,
     };
 
+    check();
     header(io, 2, 'Scan the fleet   (nodesweep scan -i inventory.ini)', [
       'Read-only: every pod cgroup under kubepods in every hierarchy, crictl pods/ps, the kubelet pods dir, then',
       'classified locally. "busy" = leaked but a process still sits in it; "restart-needed" = crio itself holds it.',
@@ -137,6 +156,7 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
     const s1 = await scanCommand(scanArgs, io);
     if (s1 !== 0) problems.push(`the first scan exited ${s1}`);
 
+    check();
     header(io, 3, 'The trend   (nodesweep history)', [
       'Every scan and prune is recorded per node: leaks per day, crio memory growth, when a node crosses the 1 GiB',
       'system reservation at this rate. This is what the operator in the story was graphing by hand.',
@@ -145,6 +165,7 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
       io.stderr.write(`[WARNING]: history: ${e instanceof Error ? e.message : String(e)}\n`);
     });
 
+    check();
     header(io, 4, 'Prune, with the escalation where only a crio restart helps   (nodesweep run playbooks/prune-leaked-cgroups.yml)', [
       'Each node: scan, then rmdir every leaked cgroup (deepest first, re-checked right before, never a live one).',
       `On the busy node crio holds some leaks, so the prune fails and the playbook's rescue takes the lock, cordons,`,
@@ -169,10 +190,12 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
     shortened.end();
     if (p !== 0) problems.push(`the prune exited ${p}`);
 
+    check();
     header(io, 5, 'Scan again', ['What is left: only leaks younger than the 5 minute grace period (the CronJob\'s newest pods).']);
     const s2 = await scanCommand({ ...scanArgs, 'report-html': join(reports, 'scan-after.html') }, io);
     if (s2 !== 0) problems.push(`the second scan exited ${s2}`);
 
+    check();
     header(io, 6, 'Reports');
     io.stdout.write(`  HTML report (open it in a browser): ${out.html}\n`);
     io.stdout.write(`  scan before / after:                ${out.scanHtml}\n                                      ${join(reports, 'scan-after.html')}\n`);
@@ -188,7 +211,12 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
       /* no metrics file: said above where it would be */
     }
     io.stdout.write(`  history database:                   ${out.db}\n`);
+  } catch (e) {
+    if (!(e instanceof DemoInterrupted)) throw e;
+    code = ExitCode.INTERRUPTED;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     if (lab && a.keep) {
       io.stdout.write(`\nThe lab keeps running (--keep). Stop it with: nodesweep lab down --dir ${labDir}\n`);
     } else if (lab || labDir) {
@@ -204,7 +232,7 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
       }
     }
   }
-  if (problems.length) {
+  if (problems.length && code !== ExitCode.INTERRUPTED) {
     io.stderr.write(`\nThe demo did not go as planned: ${problems.join('; ')}\n`);
     code = ExitCode.GENERIC;
   }

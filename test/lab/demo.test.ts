@@ -51,3 +51,31 @@ test('npm run demo: lab up, scan, prune with escalation, reports, lab down', asy
     rmSync(base, { recursive: true, force: true });
   }
 });
+
+test('Ctrl-C during the demo: the step stops, the rest is skipped, the lab is still torn down (exit 99)', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'ns-demo-'));
+  try {
+    let sent = false;
+    const r = await runCli(['demo', '--dir', base, '--nodes', '2', '--days', '1'], {
+      timeoutMs: 90_000,
+      onSpawn: (child, out) => {
+        const timer = setInterval(() => {
+          if (!sent && out.stdout().includes('2. Scan the fleet')) {
+            sent = true;
+            child.kill('SIGINT'); // the CLI's own PID
+            clearInterval(timer);
+          }
+        }, 20);
+        child.on('close', () => clearInterval(timer));
+      },
+    });
+    assert.ok(sent);
+    assert.equal(r.code, 99, r.stdout + r.stderr);
+    assert.match(r.stderr, /SIGINT: stopping after this step, then tearing the lab down/);
+    assert.ok(!r.stdout.includes('4. Prune'), 'no step after the interrupted one');
+    assert.match(r.stdout, /7\. Tear the lab down/);
+    assert.equal(existsSync(join(base, 'lab')), false);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});

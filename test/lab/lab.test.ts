@@ -193,4 +193,21 @@ describe('lab up / lab down', () => {
     await labDown({ dir });
     await assertGone(m, dir, []);
   });
+
+  test('a lab server killed with SIGKILL: lab down still removes its processes, cgroups and dir from lab.json', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'ns-lab-'));
+    dirs.push(base);
+    const dir = join(base, 'lab');
+    const up = await labUp({ dir, nodes: 1, days: 0.5, maxLeaksPerNode: 20 });
+    const m = readManifest(dir)!;
+    process.kill(up.pid, 'SIGKILL');
+    for (let i = 0; i < 200 && alive(up.pid); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(alive(up.pid), false);
+    // its processes outlive it (orphans), and so do its cgroups, until lab down
+    assert.ok(m.pids.some((p) => alive(p.pid)));
+    const down = await labDown({ dir });
+    assert.equal(down.stoppedPid, undefined);
+    assert.deepEqual(down.problems, []);
+    await assertGone(m, dir, []);
+  });
 });

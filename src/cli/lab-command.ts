@@ -77,7 +77,7 @@ export function labCommandBuilder(y: Argv, io: CliIo, setExit: (code: number) =>
           .option('days', { type: 'number', default: 3, describe: 'days of the CronJob (a pod every 2 minutes) to simulate' })
           .option('dir', dirOption)
           .option('plain', { type: 'boolean', default: false, describe: 'plain directories instead of real cgroups (also NODESWEEP_LAB_MODE=plain)' })
-          .option('max-leaks', { type: 'number', default: 150, describe: 'leaked pods built on the busy node at most (sampled evenly)' })
+          .option('max-leaks', { type: 'number', default: 240, describe: 'leaked pods built on the busy node at most (sampled evenly)' })
           .check((a) => {
             if (!Number.isInteger(a.nodes) || a.nodes < 1 || a.nodes > 50) throw new UsageError('--nodes must be a whole number from 1 to 50');
             if (!(a.days > 0) || a.days > 60) throw new UsageError('--days must be a number of days > 0 and <= 60');

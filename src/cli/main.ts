@@ -36,6 +36,26 @@ const connectionOptions = {
   'ask-key-passphrase': { type: 'boolean', default: false, describe: 'prompt for the private key passphrase (or set NODESWEEP_KEY_PASSPHRASE)' },
 } as const;
 
+/** Options every command that reaches the fleet shares (run, scan). */
+const fleetOptions = {
+  inventory: { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'inventory file, directory or host list "a,b,"; repeatable' },
+  limit: { alias: 'l', type: 'string', describe: 'further limit hosts with a pattern (or @retryfile)' },
+  forks: { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' },
+  'extra-vars': { alias: 'e', type: 'string', array: true, default: [], describe: 'KEY=VALUE, a JSON/YAML mapping, or @file; repeatable' },
+  'become-user': { type: 'string', describe: 'user to become (default root)' },
+  'ask-become-pass': { alias: 'K', type: 'boolean', default: false, describe: 'prompt for the sudo password (never echoed or logged)' },
+  ...connectionOptions,
+  'task-timeout': { type: 'number', default: 300, describe: 'seconds before a remote command is killed (task timeout: wins)' },
+  verbose: { alias: 'v', type: 'count', describe: 'more output (-v: stdout/stderr of every task)' },
+} as const;
+
+function checkFleetArgs(a: { forks: number; 'task-timeout': number; 'connect-timeout': number }): true {
+  if (!Number.isInteger(a.forks) || a.forks < 1) throw new UsageError('--forks must be a whole number >= 1');
+  if (!(a['task-timeout'] > 0)) throw new UsageError('--task-timeout must be a number of seconds > 0');
+  if (!(a['connect-timeout'] > 0)) throw new UsageError('--connect-timeout must be a number of seconds > 0');
+  return true;
+}
+
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let exitCode: number = ExitCode.OK;
   const parser = yargs(argv)
@@ -47,31 +67,18 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       (y) =>
         y
           .positional('playbook', { type: 'string', demandOption: true, describe: 'playbook YAML file' })
-          .option('inventory', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'inventory file, directory or host list "a,b,"; repeatable' })
-          .option('limit', { alias: 'l', type: 'string', describe: 'further limit hosts with a pattern (or @retryfile)' })
-          .option('forks', { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' })
+          .options(fleetOptions)
           .option('check', { alias: 'C', type: 'boolean', default: false, describe: 'dry run: change nothing, report what would change' })
-          .option('extra-vars', { alias: 'e', type: 'string', array: true, default: [], describe: 'KEY=VALUE, a JSON/YAML mapping, or @file; repeatable' })
           .option('tags', { alias: 't', type: 'string', array: true, default: [], describe: 'only tasks with these tags (comma lists allowed)' })
           .option('skip-tags', { type: 'string', array: true, default: [], describe: 'skip tasks with these tags' })
           .option('become', { alias: 'b', type: 'boolean', default: false, describe: 'become (sudo -n) for every task' })
-          .option('become-user', { type: 'string', describe: 'user to become (default root)' })
-          .option('ask-become-pass', { alias: 'K', type: 'boolean', default: false, describe: 'prompt for the sudo password (never echoed or logged)' })
-          .options(connectionOptions)
-          .option('task-timeout', { type: 'number', default: 300, describe: 'seconds before a remote command is killed (task timeout: wins)' })
           .option('kubeconfig', { type: 'string', describe: 'kubeconfig for the kube_* modules (default: KUBECONFIG, ~/.kube/config, in-cluster)' })
           .option('context', { type: 'string', describe: 'kubeconfig context for the kube_* modules' })
           .option('report-json', { type: 'string', describe: 'write a JSON report here (and a .retry file beside it)' })
           .option('junit', { type: 'string', describe: 'write a JUnit XML report here' })
           .option('log-file', { type: 'string', describe: 'write JSON-lines logs here (host and task on every entry)' })
           .options(factsCliOptions)
-          .option('verbose', { alias: 'v', type: 'count', describe: 'more output (-v: stdout/stderr of every task)' })
-          .check((a) => {
-            if (!Number.isInteger(a.forks) || a.forks < 1) throw new UsageError('--forks must be a whole number >= 1');
-            if (!(a['task-timeout'] > 0)) throw new UsageError('--task-timeout must be a number of seconds > 0');
-            if (!(a['connect-timeout'] > 0)) throw new UsageError('--connect-timeout must be a number of seconds > 0');
-            return true;
-          }),
+          .check(checkFleetArgs),
       async (a) => {
         exitCode = await runCommand(a as unknown as RunCommandArgs, io);
       },
@@ -81,24 +88,11 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       'scan nodes for leaked pod cgroups: one row per node (leaked by kind, busy, crio memory, kubelet CPU, num_cgroups, verdict)',
       (y) =>
         y
-          .option('inventory', { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'inventory file, directory or host list "a,b,"; repeatable' })
-          .option('limit', { alias: 'l', type: 'string', describe: 'further limit hosts with a pattern (or @retryfile)' })
-          .option('forks', { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' })
+          .options(fleetOptions)
           .option('json', { type: 'boolean', default: false, describe: 'print JSON for machines instead of the table' })
           .options(factsCliOptions)
           .option('min-age', { type: 'string', describe: 'grace period before a leak counts as removable (default 5m, or nodesweep_min_age)' })
-          .option('extra-vars', { alias: 'e', type: 'string', array: true, default: [], describe: 'KEY=VALUE, a JSON/YAML mapping, or @file; repeatable' })
-          .option('become-user', { type: 'string', describe: 'user to become (default root)' })
-          .option('ask-become-pass', { alias: 'K', type: 'boolean', default: false, describe: 'prompt for the sudo password (never echoed or logged)' })
-          .options(connectionOptions)
-          .option('task-timeout', { type: 'number', default: 300, describe: 'seconds before a remote command is killed' })
-          .option('verbose', { alias: 'v', type: 'count', describe: 'more output' })
-          .check((a) => {
-            if (!Number.isInteger(a.forks) || a.forks < 1) throw new UsageError('--forks must be a whole number >= 1');
-            if (!(a['task-timeout'] > 0)) throw new UsageError('--task-timeout must be a number of seconds > 0');
-            if (!(a['connect-timeout'] > 0)) throw new UsageError('--connect-timeout must be a number of seconds > 0');
-            return true;
-          }),
+          .check(checkFleetArgs),
       async (a) => {
         exitCode = await scanCommand(a as unknown as ScanCommandArgs, io);
       },

@@ -23,16 +23,12 @@ import { loadExtraVars } from './extra-vars.js';
 import { promptHidden } from './prompt.js';
 import type { CliIo } from './main.js';
 
-export interface RunCommandArgs extends FactsArgs {
-  playbook: string;
+/** The options of every command that reaches the fleet (run, scan): see fleetOptions in main.ts. */
+export interface FleetArgs {
   inventory: string[];
   limit?: string;
   forks: number;
-  check: boolean;
   'extra-vars': string[];
-  tags: string[];
-  'skip-tags': string[];
-  become: boolean;
   'become-user'?: string;
   'ask-become-pass': boolean;
   user?: string;
@@ -43,13 +39,21 @@ export interface RunCommandArgs extends FactsArgs {
   'connect-timeout': number;
   'ask-key-passphrase': boolean;
   'task-timeout': number;
+  verbose: number;
+}
+
+export interface RunCommandArgs extends FleetArgs, FactsArgs {
+  playbook: string;
+  check: boolean;
+  tags: string[];
+  'skip-tags': string[];
+  become: boolean;
   /** --kubeconfig / --context for the kube_* modules */
   kubeconfig?: string;
   context?: string;
   'report-json'?: string;
   junit?: string;
   'log-file'?: string;
-  verbose: number;
 }
 
 /** `--tags a,b --tags c` -> [a, b, c] */

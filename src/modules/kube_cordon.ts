@@ -11,9 +11,18 @@ export const kubeCordonSchema = z.object({ node: z.string().min(1).optional() })
 export type KubeCordonParams = z.infer<typeof kubeCordonSchema>;
 
 export function kubeCordonModule(): ModuleDefinition<KubeCordonParams> {
+  return nodeChangeModule('kube_cordon', 'cordon', (n) => decideCordon(n, new Date()));
+}
+
+export function kubeUncordonModule(): ModuleDefinition<KubeCordonParams> {
+  return nodeChangeModule('kube_uncordon', 'uncordon', decideUncordon);
+}
+
+/** Cordon and uncordon are the same module around a different pure decision (src/kube/cordon.ts). */
+function nodeChangeModule(name: string, verb: string, decide: Parameters<typeof applyNodeChange>[2]): ModuleDefinition<KubeCordonParams> {
   return {
-    name: 'kube_cordon',
-    aliases: ['nodesweep.kube_cordon'],
+    name,
+    aliases: [`nodesweep.${name}`],
     schema: kubeCordonSchema,
     controllerOnly: true,
     supportsCheckMode: true,
@@ -21,42 +30,17 @@ export function kubeCordonModule(): ModuleDefinition<KubeCordonParams> {
       const node = nodeName(ctx, p.node);
       return kubeRun(ctx, async () => {
         const client = await kubeAccess(ctx).client();
-        const r = await applyNodeChange(client, node, (n) => decideCordon(n, new Date()), { check: ctx.check, signal: ctx.signal });
+        const r = await applyNodeChange(client, node, decide, { check: ctx.check, signal: ctx.signal });
         const res: ModuleResult = {
           status: r.changed ? 'changed' : 'ok',
           changed: r.changed,
           node,
-          msg: ctx.check && r.changed ? `would cordon: ${r.msg}` : r.msg,
+          msg: ctx.check && r.changed ? `would ${verb}: ${r.msg}` : r.msg,
           unschedulable: ctx.check ? r.node.unschedulable : r.unschedulable,
           was_unschedulable: r.wasUnschedulable,
           annotations: pick(r.node.annotations),
         };
         return res;
-      });
-    },
-  };
-}
-
-export function kubeUncordonModule(): ModuleDefinition<KubeCordonParams> {
-  return {
-    name: 'kube_uncordon',
-    aliases: ['nodesweep.kube_uncordon'],
-    schema: kubeCordonSchema,
-    controllerOnly: true,
-    supportsCheckMode: true,
-    async run(p, ctx) {
-      const node = nodeName(ctx, p.node);
-      return kubeRun(ctx, async () => {
-        const client = await kubeAccess(ctx).client();
-        const r = await applyNodeChange(client, node, decideUncordon, { check: ctx.check, signal: ctx.signal });
-        return {
-          status: r.changed ? 'changed' : 'ok',
-          changed: r.changed,
-          node,
-          msg: ctx.check && r.changed ? `would uncordon: ${r.msg}` : r.msg,
-          unschedulable: ctx.check ? r.node.unschedulable : r.unschedulable,
-          was_unschedulable: r.wasUnschedulable,
-        };
       });
     },
   };

@@ -17,6 +17,11 @@
  * container-level dir is live when its id is a container or sandbox id the runtime knows, leaked otherwise.
  * When the runtime state or the kubelet dir cannot be read, nothing is leaked (fail closed).
  *
+ * Processes: a scan reads every cgroup.procs. A prune-mode report does not (CgroupDir.pids null): a scan refuses
+ * such a report (ClassifyError); the prune classifies it with unreadProcs 'kernel-guard', where a dir has no KNOWN
+ * processes, so the statuses busy / restart_needed / reboot_required cannot occur here: the kernel's EBUSY on rmdir
+ * finds them, and the prune script reads and reports who holds what it could not remove.
+ *
  * Status of a leaked dir, first match wins:
  *   reboot_required  a process in it is in D state (no kill, no rmdir helps)
  *   restart_needed   a process in it is crio itself (comm or argv[0] `crio`): the story's case, where only a crio
@@ -48,6 +53,7 @@ import type {
   ProcessInfo,
   RuntimeState,
 } from './types.js';
+import { ClassifyError } from './types.js';
 import { parseRuntimeState } from './crictl.js';
 
 const HEX64 = '[0-9a-f]{64}';
@@ -68,7 +74,8 @@ interface Node {
   d: DirDecision;
   driver: Driver;
   qos: string | null;
-  pids: number[];
+  /** Own pids; empty also when unread (then the kernel guards, see classify). */
+  pids: readonly number[];
   populated: boolean | null;
   mtime: number | null;
   parent: Node | null;
@@ -216,6 +223,7 @@ function healthFacts(node: CollectedNode, terminating: string[]): HealthFacts {
   };
 }
 
+const NO_PIDS: readonly number[] = Object.freeze([]);
 const LEAK_KINDS: LeakKind[] = ['pod', 'container', 'conmon', 'sandbox', 'nested'];
 const LEAK_STATUSES: LeakStatus[] = ['removable', 'too_young', 'busy', 'restart_needed', 'reboot_required', 'blocked'];
 
@@ -239,6 +247,15 @@ function depthOf(rel: string): number {
 export function classify(node: CollectedNode, opts: ClassifyOptions): Classification {
   const now = opts.now ?? node.now;
   const minAge = opts.minAgeS;
+  // Unread processes are "unknown", never "none": only the prune, whose last guard is the kernel, takes them.
+  let unread = 0;
+  for (const d of node.dirs) if (d.pids === null) unread++;
+  if (unread > 0 && opts.unreadProcs !== 'kernel-guard') {
+    throw new ClassifyError(
+      `the processes of ${unread} cgroup dir${unread === 1 ? ' were' : 's were'} not read (a prune-mode report): cannot tell empty from busy, so nothing is classified`,
+    );
+  }
+  const procsRead = unread === 0;
   let rt = parseRuntimeState(node.crictlPods, node.crictlContainers);
   if (rt.ok && !node.kubeletPods.ok) rt = { ok: false, reason: node.kubeletPods.reason };
   const kubeletUids = new Set(node.kubeletPods.ok ? node.kubeletPods.uids : []);
@@ -287,7 +304,7 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
         pod_uid: k.uid,
         container_id: k.id,
       };
-      const n: Node = { d, driver: k.driver, qos: k.qos, pids: dir.pids, populated: dir.populated, mtime: dir.mtime, parent, subtreeHasProcs: false, blocker: null };
+      const n: Node = { d, driver: k.driver, qos: k.qos, pids: dir.pids ?? NO_PIDS, populated: dir.populated, mtime: dir.mtime, parent, subtreeHasProcs: false, blocker: null };
       nodes.set(dir.path, n);
       order.push(n);
     }
@@ -317,7 +334,7 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
         container_id: d.container_id,
         hierarchy: d.hierarchy,
         age_s: age,
-        populated: hasProcs,
+        populated: procsRead ? hasProcs : null,
         bogus_pids_tree: d.bogus_pids_tree,
         status,
         pids: n.pids.map(procOf),
@@ -357,6 +374,7 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
 
   return {
     cgroup_mode: node.mode,
+    procs_read: procsRead,
     runtime_ok: rt.ok,
     runtime_error: rt.ok ? null : rt.reason,
     leaked,

@@ -13,11 +13,13 @@ export function collectParams(p: CollectParams): Record<string, string> {
     KUBELET_ROOT: p.kubeletRoot,
     CRICTL: p.crictl,
     SINCE: p.since !== undefined ? String(Math.floor(p.since)) : '',
-    SAMPLE_S: String(p.sampleS ?? 1),
+    // a plain decimal with at most 2 places (the script counts in centiseconds; String(1e-7) would be '1e-7')
+    SAMPLE_S: String(Math.round((p.sampleS ?? 1) * 100) / 100),
     CRIO: p.crio ?? 'crio',
     KUBELET: p.kubelet ?? 'kubelet',
     JOURNALCTL: p.journalctl ?? 'journalctl',
     CRIO_CONFIG: p.crioConfig ?? '/etc/crio',
+    ...(p.mode === 'prune' ? { NS_MODE: 'prune' } : {}),
   };
 }
 
@@ -123,6 +125,8 @@ export function parseCollectOutput(stdout: string): CollectedNode {
   const health = emptyHealth();
   const warnings: string[] = [];
   let sawProcs = false;
+  let collectMode: 'scan' | 'prune' | undefined;
+  const phasesMs: Record<string, number> = {};
 
   while (!c.done) {
     const line = c.next();
@@ -141,6 +145,17 @@ export function parseCollectOutput(stdout: string): CollectedNode {
       case '@@root':
         root = rest;
         break;
+      case '@@mode':
+        if (rest !== 'scan' && rest !== 'prune') c.fail(`expected '@@mode scan|prune', got ${JSON.stringify(rest)}`);
+        collectMode = rest;
+        break;
+      case '@@phase': {
+        // @@phase NAME CENTISECONDS: time the script spent on a part (summed when a part repeats)
+        const [name, cs] = rest.split(' ');
+        if (!name || cs === undefined || !/^\d+$/.test(cs)) c.fail(`expected '@@phase NAME CENTISECONDS', got ${JSON.stringify(rest)}`);
+        phasesMs[name] = (phasesMs[name] ?? 0) + Number(cs) * 10;
+        break;
+      }
       case '@@fstype':
         fstypeHex = rest.split(' ')[0];
         break;
@@ -152,7 +167,7 @@ export function parseCollectOutput(stdout: string): CollectedNode {
         warnings.push(rest);
         break;
       case '@@hierarchy':
-        parseHierarchy(c, rest, hierarchies, dirs, dirByPath, warnings);
+        parseHierarchy(c, rest, hierarchies, dirs, dirByPath, warnings, collectMode === 'prune');
         break;
       case '@@proc-stat':
         parseProcs(c, procs, warnings);
@@ -256,7 +271,7 @@ export function parseCollectOutput(stdout: string): CollectedNode {
 
   // Processes of the dirs, with placeholders for those that exited between the two reads.
   for (const d of dirs) {
-    for (const pid of d.pids) {
+    for (const pid of d.pids ?? []) {
       const p = procs[pid];
       if (!p) procs[pid] = { pid, state: '?', cmdline: '', comm: '' };
     }
@@ -267,10 +282,13 @@ export function parseCollectOutput(stdout: string): CollectedNode {
   if (fstypeHex === CGROUP2_MAGIC) mode = 'v2';
   else if (hierarchies.some((h) => h.version === 'v2')) mode = 'hybrid';
 
-  return { formatVersion: COLLECT_FORMAT_VERSION, now, cgroupRoot: root, mode, hierarchies, dirs, procs, crictlPods, crictlContainers, kubeletPods, health, warnings };
+  const out: CollectedNode = { formatVersion: COLLECT_FORMAT_VERSION, now, cgroupRoot: root, mode, hierarchies, dirs, procs, crictlPods, crictlContainers, kubeletPods, health, warnings };
+  if (collectMode) out.collectMode = collectMode;
+  if (Object.keys(phasesMs).length > 0) out.phasesMs = phasesMs;
+  return out;
 }
 
-function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs: CgroupDir[], dirByPath: Map<string, CgroupDir>, warnings: string[]): void {
+function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs: CgroupDir[], dirByPath: Map<string, CgroupDir>, warnings: string[], pruneMode: boolean): void {
   const m = /^(v1|v2) (\S+) (\/.*)$/.exec(rest);
   if (!m) c.fail(`expected '@@hierarchy v1|v2 NAME /PATH', got ${JSON.stringify(rest)}`);
   const version = m[1] as 'v1' | 'v2';
@@ -279,6 +297,7 @@ function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs:
   if (hierarchies.some((h) => h.name === name)) c.fail(`hierarchy ${name} listed twice`);
   hierarchies.push({ name, path: hpath, version });
   const prefix = hpath === '/' ? '/' : `${hpath}/`;
+  const first = dirs.length;
   expect(c, '@@dirs');
   // MTIME PATH lines ('-' when the node could not stat)
   while (!c.done && !c.peek()!.startsWith('@@')) {
@@ -296,6 +315,15 @@ function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs:
     if (h !== '@@rc find-dirs 0') warnings.push(`${name}: find (dirs) ${h.slice(5)} (dirs may have vanished while listing)`);
     h = c.next();
   }
+  if (h === '@@procs unread') {
+    // a prune-mode report: the processes are unknown (null), never "none"
+    if (!pruneMode) c.fail(`'@@procs unread' in hierarchy ${name} of a report that is not '@@mode prune'`);
+    for (let i = first; i < dirs.length; i++) dirs[i]!.pids = null;
+    h = c.next();
+    if (h !== '@@end-hierarchy') c.fail(`expected '@@end-hierarchy' for ${name}, got ${JSON.stringify(h.slice(0, 80))}`);
+    return;
+  }
+  if (pruneMode) c.fail(`expected '@@procs unread' in hierarchy ${name} of a prune-mode report, got ${JSON.stringify(h.slice(0, 80))}`);
   if (h !== '@@procs') c.fail(`expected '@@procs' in hierarchy ${name}, got ${JSON.stringify(h.slice(0, 80))}`);
   // PATH/cgroup.procs:PID and PATH/cgroup.events:populated N
   while (!c.done && !c.peek()!.startsWith('@@')) {
@@ -313,7 +341,7 @@ function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs:
     const d = dirByPath.get(dpath) ?? addDir(dirs, dirByPath, name, prefix, dpath, null);
     if (base === 'cgroup.procs') {
       if (!/^\d+$/.test(val)) c.fail(`expected a pid, got ${JSON.stringify(val)}`);
-      d.pids.push(Number(val));
+      (d.pids ??= []).push(Number(val));
     } else {
       const pm = /^populated ([01])$/.exec(val);
       if (!pm) c.fail(`expected 'populated 0|1', got ${JSON.stringify(val)}`);

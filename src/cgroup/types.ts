@@ -35,6 +35,12 @@ export interface CollectParams {
   journalctl?: string;
   /** crio's config dir (default /etc/crio): crio.conf and crio.conf.d/* are read for the leak-relevant settings. */
   crioConfig?: string;
+  /**
+   * 'scan' (default): everything. 'prune': only what a prune decision needs (dirs with their mtimes, crictl, the
+   * kubelet pods dir): no cgroup.procs (the kernel's EBUSY on rmdir is the guard; the prune script reads the holders
+   * of what it could not remove), no health facts, no kubelet CPU sample, no journal.
+   */
+  mode?: 'scan' | 'prune';
 }
 
 /** One command the script ran, its streams kept apart. */
@@ -69,8 +75,12 @@ export interface CgroupDir {
   rel: string;
   /** mtime, epoch seconds; null when the script could not stat it. A LOWER bound of the age (kernfs). */
   mtime: number | null;
-  /** pids listed in this dir's own cgroup.procs (thread-group ids). */
-  pids: number[];
+  /**
+   * pids listed in this dir's own cgroup.procs (thread-group ids). null: NOT READ (a prune-mode report), which is
+   * not the same as empty: only a classification that defers to the kernel's EBUSY (ClassifyOptions.unreadProcs
+   * 'kernel-guard') accepts it; a scan refuses it.
+   */
+  pids: number[] | null;
   /** v2 only: `populated` of cgroup.events (this dir or a descendant holds processes); null on v1/unknown. */
   populated: boolean | null;
 }
@@ -130,6 +140,17 @@ export interface CollectedNode {
   health: RawHealth;
   /** Parts of the script that failed (`part: rc N: stderr`), for the operator; never fatal by themselves. */
   warnings: string[];
+  /** 'prune' when the report was collected for a prune (CollectParams.mode): no processes, no health. Absent: scan. */
+  collectMode?: 'scan' | 'prune';
+  /** Time the script spent per part on the node, ms (from /proc/uptime: 10 ms resolution), in script order. */
+  phasesMs?: Record<string, number>;
+}
+
+/** Raised when a node cannot be classified as asked (e.g. a scan given a report whose processes were not read). */
+export class ClassifyError extends NodesweepError {
+  constructor(message: string) {
+    super('CGROUP_CLASSIFY', message, ExitCode.GENERIC);
+  }
 }
 
 /** Raised on output that is not a complete collect report (garbage, wrong version, truncated). */
@@ -225,8 +246,8 @@ export interface LeakedCgroup {
   hierarchy: string;
   /** now - mtime: a lower bound of the real age (kernfs stamps times at first lookup); null if unknown. */
   age_s: number | null;
-  /** This dir or a descendant holds processes. */
-  populated: boolean;
+  /** This dir or a descendant holds processes; null when the processes were not read (prune mode). */
+  populated: boolean | null;
   /** The bogus `pids/kubepods.slice/...` tree inside a v2 hierarchy (cri-o 6349). */
   bogus_pids_tree: boolean;
   status: LeakStatus;
@@ -267,10 +288,19 @@ export interface ClassifyOptions {
   minAgeS: number;
   /** Override the node's `now` (epoch seconds). */
   now?: number;
+  /**
+   * What a dir whose cgroup.procs was not read (CgroupDir.pids null) means. 'refuse' (default; every scan): classify
+   * throws ClassifyError, so nothing is ever called empty from missing data. 'kernel-guard' (the prune only): such a
+   * dir has no KNOWN processes; it may be planned, and the kernel's EBUSY on rmdir decides (the prune script then
+   * reads and reports who holds it).
+   */
+  unreadProcs?: 'refuse' | 'kernel-guard';
 }
 
 export interface Classification {
   cgroup_mode: CgroupMode;
+  /** false: the processes were not read (a prune-mode report): busy/populated are unknown here, the kernel decides. */
+  procs_read: boolean;
   /** false: crictl failed / unparsable / kubelet dir unreadable. Then nothing is leaked and `runtime_error` says why. */
   runtime_ok: boolean;
   runtime_error: string | null;

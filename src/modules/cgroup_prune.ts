@@ -1,12 +1,16 @@
 /**
  * `cgroup_prune`: remove leaked pod cgroups, never a live or populated one.
  *
- * It never trusts an older scan: it collects and classifies the node itself (cgroup_collect.sh + the pure
- * classifier), plans (deepest first, capped by max_removals), then hands the plan to cgroup_prune.sh, which
- * re-checks everything right before acting (crictl again, the kubelet pods dir, the path's shape and scope,
- * the age) and removes with rmdir in large batches (never rm -r). The kernel's EBUSY on a populated cgroup is
- * the last guard; whatever stays is reported with who holds it.
+ * It never trusts an older scan: it collects the node itself in prune mode (cgroup_collect.sh NS_MODE=prune: the
+ * dirs with their mtimes, crictl, the kubelet pods dir; no health, no cgroup.procs) and classifies it with the pure
+ * classifier (unreadProcs 'kernel-guard'), plans (deepest first, capped by max_removals), then hands the plan to
+ * cgroup_prune.sh, which re-checks everything right before acting (crictl again, the kubelet pods dir, the path's
+ * shape and scope, the age) and removes with rmdir in large batches (never rm -r). The kernel's EBUSY on a
+ * populated cgroup (or one with children) is the last guard: the script reads cgroup.procs / cgroup.events only of
+ * what the kernel refused and below it, and reports who holds it (busy, restart_needed, reboot_required); a
+ * parent refused because of such a child is reported as blocked by it. kill_stragglers works from those pids.
  */
+import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from './types.js';
 import { shQuote } from '../transport/types.js';
@@ -14,7 +18,7 @@ import { loadScript, newMarker, shAssignments } from './common.js';
 import { classify, planPrune } from '../cgroup/index.js';
 import type { BusyCgroup, Classification, LeakedCgroup, PrunePlan, PruneSkip } from '../cgroup/index.js';
 import { errorMessage } from '../errors.js';
-import { cgroupTargetShape, classificationFields, collectNode, firstLine, parseDuration, resolveTargets } from './cgroup_scan.js';
+import { cgroupTargetShape, classificationFields, collectNode, firstLine, ms, parseDuration, resolveTargets, roundMs } from './cgroup_scan.js';
 
 export const cgroupPruneSchema = z
   .object({
@@ -38,6 +42,23 @@ export interface BusyReport {
   status: 'busy' | 'restart_needed' | 'reboot_required';
 }
 
+/** A leaked dir the kernel refused only because a dir below it is still there (busy, kept, or new). */
+export interface BlockedReport {
+  path: string;
+  blocked_by: string;
+}
+
+/** Where a prune's time went (ms): collect (and its parts on the node), parse, classify, plan, act (and its parts). */
+export interface PruneTimings {
+  collect_ms: number;
+  collect_node_ms: Record<string, number>;
+  parse_ms: number;
+  classify_ms: number;
+  plan_ms: number;
+  act_ms: number;
+  act_node_ms: Record<string, number>;
+}
+
 /** What cgroup_prune.sh printed, parsed (pure). */
 export interface PruneScriptReport {
   runtimeOk: boolean | null;
@@ -52,8 +73,14 @@ export interface PruneScriptReport {
   /** rmdir's complaints by path. */
   rmErrors: Map<string, string>;
   holders: Array<{ dir: string; pid: number }>;
+  /** v2 `populated` of the refused dirs and the dirs below them. */
+  populated: Map<string, boolean>;
+  /** Dirs still there below the refused ones. */
+  left: string[];
   procs: Map<number, HolderProcess>;
   killed: Array<{ pid: number; path: string }>;
+  /** Time per part of the script on the node (ms, 10 ms resolution). */
+  phasesMs: Record<string, number>;
 }
 
 /**
@@ -79,8 +106,11 @@ export function parsePruneOutput(stdout: string, mark: string): PruneScriptRepor
     failed: [],
     rmErrors: new Map(),
     holders: [],
+    populated: new Map(),
+    left: [],
     procs: new Map(),
     killed: [],
+    phasesMs: {},
   };
   const prefix = `${mark} `;
   let cmdBlock: string[] | null = null;
@@ -148,6 +178,19 @@ export function parsePruneOutput(stdout: string, mark: string): PruneScriptRepor
         rep.holders.push({ dir: arg.slice(0, i), pid: Number(arg.slice(i + 1)) });
         break;
       }
+      case 'populated': {
+        const i = arg.lastIndexOf(' ');
+        rep.populated.set(arg.slice(0, i), arg.slice(i + 1) === '1');
+        break;
+      }
+      case 'left':
+        rep.left.push(arg);
+        break;
+      case 'phase': {
+        const [name, cs] = arg.split(' ');
+        if (name && cs !== undefined && /^\d+$/.test(cs)) rep.phasesMs[name] = (rep.phasesMs[name] ?? 0) + Number(cs) * 10;
+        break;
+      }
       case 'killed': {
         const [pid, ...p] = arg.split(' ');
         rep.killed.push({ pid: Number(pid), path: p.join(' ') });
@@ -211,45 +254,13 @@ export function planLine(l: LeakedCgroup | undefined, path: string, livePods: Se
   return `${gone ? 'g' : 'l'} ${kill ? 'k' : '-'} ${uid ?? '-'} ${l?.container_id ?? '-'} ${path}`;
 }
 
+const parentOf = (p: string): string => {
+  const i = p.lastIndexOf('/');
+  return i > 0 ? p.slice(0, i) : '';
+};
+
 /** Paths no rmdir may ever see: whitespace/quotes would split an xargs line. */
 const SAFE_PATH = /^\/[A-Za-z0-9_.,:@/-]+$/;
-
-/**
- * kill_stragglers: busy leaks held only by ordinary processes become removable (their processes are killed
- * first), and so do leaked ancestors whose every descendant is now removable. Never D state, never crio's own.
- */
-export function withKillable(c: Classification): { c: Classification; killPaths: Set<string> } {
-  const killPaths = new Set<string>();
-  const status = new Map<string, LeakedCgroup['status']>();
-  for (const l of c.leaked) {
-    let s = l.status;
-    if (s === 'busy' && l.pids.every((p) => p.state !== 'D' && !isCrioProcess(p))) {
-      s = 'removable';
-      killPaths.add(l.path);
-    }
-    status.set(l.path, s);
-  }
-  // Blocked ancestors, deepest first: removable when every dir right below them is (leaked and) removable now.
-  const children = new Map<string, string[]>();
-  for (const d of c.dirs) {
-    const parent = d.path.slice(0, d.path.lastIndexOf('/'));
-    const list = children.get(parent);
-    if (list) list.push(d.path);
-    else children.set(parent, [d.path]);
-  }
-  const byDepthDesc = [...c.leaked].sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-  for (const l of byDepthDesc) {
-    if (status.get(l.path) !== 'blocked') continue;
-    if ((children.get(l.path) ?? []).every((d) => status.get(d) === 'removable')) status.set(l.path, 'removable');
-  }
-  const leaked = c.leaked.map((l) => (status.get(l.path) === l.status ? l : { ...l, status: status.get(l.path)! }));
-  // planPrune reads the per-dir decisions
-  const dirs = c.dirs.map((d) => {
-    const s = status.get(d.path);
-    return s !== undefined && s !== d.status ? { ...d, status: s } : d;
-  });
-  return { c: { ...c, leaked, dirs }, killPaths };
-}
 
 export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
   const collectScript = loadScript('cgroup_collect.sh', import.meta.url);
@@ -270,12 +281,14 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
         max_removals: p.max_removals,
         check_mode: ctx.check,
       };
-      // 1. collect and classify now (no kubelet CPU sample, no journal: the prune needs neither)
-      const col = await collectNode(collectScript, targets, { sampleS: 0, journalctl: '' }, ctx);
+      // 1. collect (prune mode: dirs, crictl, kubelet pods dir; no processes, no health) and classify now
+      const col = await collectNode(collectScript, targets, { mode: 'prune', sampleS: 0, journalctl: '' }, ctx);
       if (!col.ok) return { ...base, status: 'failed', msg: `cgroup prune: nothing removed: ${col.reason}`, removed: [] };
       let c: Classification;
+      const t0 = performance.now();
       try {
-        c = classify(col.node, { minAgeS });
+        // the processes were not read: the kernel's EBUSY on rmdir is the guard, the script reports the holders
+        c = classify(col.node, { minAgeS, unreadProcs: 'kernel-guard' });
       } catch (e) {
         return { ...base, status: 'failed', msg: `cgroup prune: nothing removed: could not classify the node: ${errorMessage(e)}`, removed: [] };
       }
@@ -288,9 +301,10 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
           msg: `nothing removed: cannot tell live pods from leaked ones: ${c.runtime_error ?? 'runtime state unknown'}`,
         };
       }
-      // 2. plan
-      const { c: planned, killPaths } = p.kill_stragglers ? withKillable(c) : { c, killPaths: new Set<string>() };
-      const plan: PrunePlan = planPrune(planned, { maxRemovals: p.max_removals });
+      const t1 = performance.now();
+      // 2. plan. Every planned dir is a confirmed orphan: with kill_stragglers, the script may kill the processes it
+      // finds in one the kernel refused (never D state, never crio).
+      const plan: PrunePlan = planPrune(c, { maxRemovals: p.max_removals });
       const byPath = new Map(c.leaked.map((l) => [l.path, l]));
       const live = new Set(c.live_pods);
       const lines: string[] = [];
@@ -300,8 +314,18 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
           refused.push({ path, reason: 'unexpected characters in the path' });
           continue;
         }
-        lines.push(planLine(byPath.get(path), path, live, killPaths.has(path)));
+        lines.push(planLine(byPath.get(path), path, live, p.kill_stragglers));
       }
+      const t2 = performance.now();
+      const timings: PruneTimings = {
+        collect_ms: ms(col.execMs),
+        collect_node_ms: roundMs(col.node.phasesMs ?? {}),
+        parse_ms: ms(col.parseMs),
+        classify_ms: ms(t1 - t0),
+        plan_ms: ms(t2 - t1),
+        act_ms: 0,
+        act_node_ms: {},
+      };
       // 3. re-check and act, in one remote script
       let rep: PruneScriptReport | null = null;
       let stderr = '';
@@ -319,6 +343,7 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
           },
           shQuote,
         );
+        const ta = performance.now();
         const r = await ctx.transport.exec(`${prelude}\n${pruneScript}`, {
           timeoutMs: ctx.timeoutMs,
           ...(ctx.become ? { become: ctx.become } : {}),
@@ -328,6 +353,8 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
         });
         stderr = r.stderr.trim();
         rep = parsePruneOutput(r.stdout, mark);
+        timings.act_ms = ms(performance.now() - ta);
+        timings.act_node_ms = roundMs(rep.phasesMs);
         if (r.timedOut || r.rc !== 0 || rep.runtimeOk === null || rep.fatal) {
           // The script may have removed some before it died: report what it said it removed.
           const why = r.timedOut ? `timed out after ${ctx.timeoutMs / 1000} s` : rep.fatal ?? `rc ${r.rc}: ${firstLine(r.stderr) || 'no output'}`;
@@ -350,7 +377,7 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
           };
         }
       }
-      return composeResult(base, c, plan, refused, rep, ctx);
+      return { ...composeResult(base, c, plan, refused, rep, ctx), timings };
     },
   };
 }
@@ -381,17 +408,52 @@ export function composeResult(
     if (!planned.has(b.path)) busy.push({ path: b.path, status: b.status, pids: b.pids.map((x) => ({ pid: x.pid, state: x.state, cmdline: x.cmdline, comm: x.comm })) });
   }
   const kept = new Set<string>([...refused.map((r) => r.path), ...tooYoung]);
-  for (const f of rep?.failed ?? []) {
-    const holders = (rep?.holders ?? []).filter((h) => h.dir === f || h.dir.startsWith(f + '/'));
-    if (holders.length > 0) {
-      const pids = [...new Set(holders.map((h) => h.pid))].map((pid) => rep!.procs.get(pid) ?? { pid, state: '?', comm: '', cmdline: '' });
-      const status = pids.some((x) => x.state === 'D') ? 'reboot_required' : pids.some(isCrioProcess) ? 'restart_needed' : 'busy';
-      busy.push({ path: f, pids, status });
-      continue;
+  // What the kernel refused. Its own processes make a dir busy; a dir still there below it makes it blocked (a
+  // parent fails with EBUSY/ENOTEMPTY because of its child: it is not busy itself); v2 `populated 1` with no pid
+  // listed is busy too; anything else is reported with rmdir's own message.
+  const blocked: BlockedReport[] = [];
+  const failed = rep?.failed ?? [];
+  if (failed.length > 0) {
+    const own = new Map<string, number[]>();
+    for (const h of rep!.holders) {
+      const l = own.get(h.dir);
+      if (l) l.push(h.pid);
+      else own.set(h.dir, [h.pid]);
     }
-    const err = rep?.rmErrors.get(f) ?? 'still there after rmdir';
-    const child = [...kept, ...(rep?.failed ?? [])].find((k) => k.startsWith(f + '/'));
-    refused.push({ path: f, reason: child ? `${err}: a dir below it was kept (${child})` : `rmdir: ${err}` });
+    const failedSet = new Set(failed);
+    // For each refused dir, the first blocker below it, best reason first: a holder, a refused dir, a kept one, any.
+    const blocker = new Map<string, string>();
+    const mark = (below: string) => {
+      for (let a = parentOf(below); a !== ''; a = parentOf(a)) if (failedSet.has(a) && !blocker.has(a)) blocker.set(a, below);
+    };
+    for (const d of own.keys()) mark(d);
+    for (const d of failed) if (!/No such file or directory/i.test(rep!.rmErrors.get(d) ?? '')) mark(d);
+    for (const d of kept) mark(d);
+    for (const d of rep!.left) mark(d);
+    for (const f of failed) {
+      const err = rep!.rmErrors.get(f) ?? '';
+      if (/No such file or directory/i.test(err)) {
+        vanished.add(f); // someone else removed it between our stat and our rmdir
+        continue;
+      }
+      const mine = own.get(f);
+      if (mine && mine.length > 0) {
+        const pids = [...new Set(mine)].map((pid) => rep!.procs.get(pid) ?? { pid, state: '?', comm: '', cmdline: '' });
+        const status = pids.some((x) => x.state === 'D') ? 'reboot_required' : pids.some(isCrioProcess) ? 'restart_needed' : 'busy';
+        busy.push({ path: f, pids, status });
+        continue;
+      }
+      const by = blocker.get(f);
+      if (by !== undefined) {
+        blocked.push({ path: f, blocked_by: by });
+        continue;
+      }
+      if (rep!.populated.get(f) === true) {
+        busy.push({ path: f, pids: [], status: 'busy' }); // v2 says populated, yet no process is listed in it
+        continue;
+      }
+      refused.push({ path: f, reason: `rmdir: ${err || 'still there after rmdir'}` });
+    }
   }
   const restartNeeded = busy.some((b) => b.status === 'restart_needed');
   const rebootRequired = busy.some((b) => b.status === 'reboot_required');
@@ -407,6 +469,7 @@ export function composeResult(
     too_young: tooYoung.size,
     vanished: vanished.size,
     refused: refused.length,
+    blocked: blocked.length,
     deferred: deferred.length,
     killed: rep?.killed.length ?? 0,
   };
@@ -422,6 +485,7 @@ export function composeResult(
     too_young: [...tooYoung],
     vanished: [...vanished],
     refused,
+    blocked,
     deferred,
     skipped: plan.skipped,
     killed: rep?.killed ?? [],
@@ -441,6 +505,7 @@ function pruneMessage(res: ModuleResult, n: Record<string, number>, busy: BusyRe
   if (n.too_young) parts.push(`${n.too_young} younger than min_age kept`);
   if (n.vanished) parts.push(`${n.vanished} vanished before we got there`);
   if (n.refused) parts.push(`${n.refused} refused at the re-check`);
+  if (n.blocked) parts.push(`${n.blocked} kept because a dir below them is still there`);
   if (n.deferred) parts.push(`${n.deferred} left for the next run (max_removals)`);
   if (n.killed) parts.push(`killed ${n.killed} straggler processes`);
   if (busy.length) {

@@ -6,6 +6,7 @@
  *
  * Also the shared plumbing of `cgroup_prune`: parameters, host-var defaults, durations, the collect call.
  */
+import { performance } from 'node:perf_hooks';
 import { parseDurationS } from '../util/duration.js';
 import { z } from 'zod';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from './types.js';
@@ -78,7 +79,9 @@ export function resolveTargets(p: { cgroup_root?: string | undefined; kubelet_ro
 
 // ---------------------------------------------------------------- collect
 
-export type CollectOutcome = { ok: true; node: CollectedNode; exec: ExecResult } | { ok: false; reason: string; exec?: ExecResult };
+export type CollectOutcome =
+  | { ok: true; node: CollectedNode; exec: ExecResult; execMs: number; parseMs: number }
+  | { ok: false; reason: string; exec?: ExecResult };
 
 /** Run cgroup_collect.sh on the host and parse its report (a bad or cut report is an error, never "empty"). */
 export async function collectNode(
@@ -88,6 +91,7 @@ export async function collectNode(
   ctx: ModuleContext,
 ): Promise<CollectOutcome> {
   const prelude = shAssignments(collectParams({ ...targets, ...extra }), shQuote);
+  const t0 = performance.now();
   const r = await ctx.transport.exec(`${prelude}\n${script}`, {
     timeoutMs: ctx.timeoutMs,
     ...(ctx.become ? { become: ctx.become } : {}),
@@ -97,11 +101,26 @@ export async function collectNode(
   if (r.timedOut) return { ok: false, reason: `cgroup collection timed out after ${ctx.timeoutMs / 1000} s`, exec: r };
   if (r.rc !== 0) return { ok: false, reason: `cgroup collection failed (rc ${r.rc}): ${firstLine(r.stderr) || 'no error output'}`, exec: r };
   try {
-    return { ok: true, node: parseCollectOutput(r.stdout), exec: r };
+    const t1 = performance.now();
+    const node = parseCollectOutput(r.stdout);
+    return { ok: true, node, exec: r, execMs: t1 - t0, parseMs: performance.now() - t1 };
   } catch (e) {
     const err = firstLine(r.stderr);
     return { ok: false, reason: `${errorMessage(e)}${err ? ` (stderr: ${err})` : ''}`, exec: r };
   }
+}
+
+/** Where a scan's time went (ms): the remote script (and its parts, as the node measured them), parse, classify. */
+export interface ScanTimings {
+  collect_ms: number;
+  node_ms: Record<string, number>;
+  parse_ms: number;
+  classify_ms: number;
+}
+
+export const ms = (x: number): number => Math.round(x);
+export function roundMs(r: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.round(v)]));
 }
 
 export function firstLine(s: string): string {
@@ -147,13 +166,16 @@ export function cgroupScanModule(): ModuleDefinition<CgroupScanParams> {
         return { ...base, status: 'failed', msg: `cgroup scan: ${col.reason}; nothing is reported as leaked`, ...(col.exec ? { stderr: col.exec.stderr.trim() } : {}) };
       }
       let c: Classification;
+      const t0 = performance.now();
       try {
         c = classify(col.node, { minAgeS });
       } catch (e) {
         return { ...base, status: 'failed', msg: `cgroup scan: could not classify the node: ${errorMessage(e)}` };
       }
+      const classifyMs = performance.now() - t0;
       const summary = nodeVerdict(c);
-      const res: ModuleResult = { ...base, status: 'ok', ...classificationFields(c), summary, verdict: summary.verdict };
+      const timings: ScanTimings = { collect_ms: ms(col.execMs), node_ms: roundMs(col.node.phasesMs ?? {}), parse_ms: ms(col.parseMs), classify_ms: ms(classifyMs) };
+      const res: ModuleResult = { ...base, status: 'ok', ...classificationFields(c), summary, verdict: summary.verdict, timings };
       if (!c.runtime_ok) {
         res.status = 'failed';
         res.msg = `cannot tell live pods from leaked ones, so nothing is reported as leaked: ${c.runtime_error ?? 'runtime state unknown'}`;

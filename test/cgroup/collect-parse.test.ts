@@ -26,9 +26,12 @@ describe('parseCollectOutput: a recorded hybrid node (memory, pids, unified; liv
   });
 
   test('processes: pids per dir, state and command line from /proc', () => {
-    const holders = node.dirs.filter((d) => d.pids.length > 0);
+    // a scan report: every dir's processes were read (null would mean "not read", never "none")
+    assert.ok(node.dirs.every((d) => Array.isArray(d.pids)));
+    assert.equal(node.collectMode, undefined);
+    const holders = node.dirs.filter((d) => d.pids!.length > 0);
     assert.deepEqual(holders.map((d) => d.hierarchy), ['memory', 'pids', 'unified']);
-    assert.ok(holders.every((d) => d.pids[0] === 29356 && d.rel.endsWith('.scope') && d.rel.includes(A.replace(/-/g, '_'))));
+    assert.ok(holders.every((d) => d.pids![0] === 29356 && d.rel.endsWith('.scope') && d.rel.includes(A.replace(/-/g, '_'))));
     assert.deepEqual(node.procs[29356], { pid: 29356, state: 'S', cmdline: 'sleep 300', comm: 'sleep' });
     assert.equal(node.dirs.find((d) => d.hierarchy === 'unified' && d.rel === 'kubepods.slice')!.populated, true);
   });

@@ -70,7 +70,7 @@ function asReport(n: CollectedNode): string {
     const ds = n.dirs.filter((d) => d.hierarchy === h.name);
     for (const d of ds) out.push(`${d.mtime}.5 ${d.path}`);
     out.push('@@rc find-dirs 0', '@@procs');
-    for (const d of ds) for (const p of d.pids) out.push(`${d.path}/cgroup.procs:${p}`);
+    for (const d of ds) for (const p of d.pids ?? []) out.push(`${d.path}/cgroup.procs:${p}`);
     out.push('@@rc find-procs 0', '@@end-hierarchy');
   }
   out.push('@@proc-stat', '@@proc-cmdline', '@@end-procs');

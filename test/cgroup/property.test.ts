@@ -193,7 +193,7 @@ function check(w: World, seed: number, iter: number, rnd: () => number): number 
     assert.ok(d.mtime !== null && w.node.now - d.mtime >= w.minAgeS, `${ctx}: planned a young dir ${d.rel}`);
     for (const e of w.node.dirs) {
       if (e.path !== p && !e.path.startsWith(p + '/')) continue;
-      assert.equal(e.pids.length, 0, `${ctx}: planned ${d.rel} but ${e.rel} holds ${e.pids}`);
+      assert.ok(e.pids !== null && e.pids.length === 0, `${ctx}: planned ${d.rel} but ${e.rel} holds ${e.pids}`);
       assert.notEqual(e.populated, true, `${ctx}: planned ${d.rel} but ${e.rel} is populated`);
       if (e.path !== p) {
         const ep = pos.get(e.path);

@@ -129,7 +129,7 @@ export function buildNode(spec: NodeSpec): CollectedNode {
   for (const [h, rel, s] of spec.dirs) add(h, rel, s);
   const procs: Record<number, ProcessInfo> = {};
   for (const p of spec.procs ?? []) procs[p.pid] = p;
-  for (const d of dirs.values()) for (const pid of d.pids) procs[pid] ??= { pid, state: 'S', cmdline: 'sleep 300', comm: 'sleep' };
+  for (const d of dirs.values()) for (const pid of d.pids ?? []) procs[pid] ??= { pid, state: 'S', cmdline: 'sleep 300', comm: 'sleep' };
   const health: RawHealth = {
     procCgroups: [],
     nrDescendants: null,

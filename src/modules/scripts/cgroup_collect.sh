@@ -3,7 +3,14 @@
 # (removed at the end) used to keep a command's stdout and stderr apart.
 #
 # Parameters, prepended as sh assignments (see collectParams in src/cgroup/collect-parse.ts):
-#   CGROUP_ROOT KUBELET_ROOT CRICTL CRIO KUBELET JOURNALCTL SINCE SAMPLE_S CRIO_CONFIG
+#   CGROUP_ROOT KUBELET_ROOT CRICTL CRIO KUBELET JOURNALCTL SINCE SAMPLE_S CRIO_CONFIG NS_MODE
+# NS_MODE=prune collects only what a prune decision needs: the dirs with their mtimes, crictl, the kubelet pods dir.
+# No cgroup.procs (`@@procs unread`: the kernel's EBUSY on rmdir is the prune's last guard, and the prune script
+# reads the holders of what it could not remove), no health facts, no kubelet CPU sample, no journal.
+#
+# The kubelet CPU sample overlaps the work: the first /proc/<kubelet>/stat sample is taken at the start, the second
+# at the end, sleeping only what is left of SAMPLE_S; the parser takes the interval from the two /proc/uptime reads.
+# `@@phase NAME CS` lines say how long each part took (centiseconds of /proc/uptime, read by the `read` builtin).
 #
 # Process count: constant in the number of cgroups. Every per-dir step is batched (`find -printf`, or
 # `find -exec stat {} +`, `find -exec grep -H {} +`, `xargs grep`); loops run sh builtins only. There is a
@@ -25,12 +32,54 @@ export LC_ALL
 : "${JOURNALCTL=journalctl}"
 : "${SAMPLE_S:=1}"
 : "${CRIO_CONFIG:=/etc/crio}"
+: "${NS_MODE:=scan}"
 ns_nl='
 '
 ns_oldpwd=$PWD
 cd / || :
 
 printf '@@nodesweep-collect 1\n'
+[ "$NS_MODE" = prune ] || NS_MODE=scan
+printf '@@mode %s\n' "$NS_MODE"
+
+# ns_cs VAR SECONDS: a decimal number of seconds (3, 0.5, 12345.67) as centiseconds, into VAR (builtins only)
+ns_cs() {
+  ns_ci=${2%%.*}
+  ns_cf=00
+  case $2 in *.*) ns_cf=${2#*.}00 ;; esac
+  ns_cf=${ns_cf%"${ns_cf#??}"}
+  ns_cf=${ns_cf#0}
+  case $ns_ci$ns_cf in *[!0-9]*) ns_ci=0 ns_cf=0 ;; esac
+  eval "$1=\$(( ${ns_ci:-0} * 100 + ${ns_cf:-0} ))"
+}
+# ns_clock VAR: /proc/uptime in centiseconds (0 when unreadable)
+ns_clock() {
+  ns_up=0
+  IFS=' ' read -r ns_up ns_idle </proc/uptime 2>/dev/null || ns_up=0
+  ns_cs "$1" "$ns_up"
+}
+# ns_phase NAME: print the time since the last mark as `@@phase NAME CS`
+ns_clock ns_mark
+ns_phase() {
+  ns_clock ns_pnow
+  printf '@@phase %s %s\n' "$1" "$((ns_pnow - ns_mark))"
+  ns_mark=$ns_pnow
+}
+
+# kubelet CPU, first sample: now, so the sample runs alongside the work (the second one is taken at the end)
+ns_kpid=''
+if [ "$NS_MODE" = scan ] && [ "$SAMPLE_S" != 0 ]; then
+  ns_kl=$(grep -lx kubelet /proc/[0-9]*/comm 2>/dev/null)
+  for ns_f in $ns_kl; do
+    ns_kpid=${ns_f#/proc/}
+    ns_kpid=${ns_kpid%/comm}
+    break
+  done
+  if [ -n "$ns_kpid" ]; then
+    IFS= read -r ns_u0 </proc/uptime && IFS= read -r ns_s0 <"/proc/$ns_kpid/stat" || ns_kpid=''
+  fi
+fi
+
 ns_now=$(date +%s)
 printf '@@now %s\n' "$ns_now"
 printf '@@root %s\n' "$CGROUP_ROOT"
@@ -104,6 +153,7 @@ ns_hierarchy() {
     [ "$ns_ver" = v2 ] && [ -d "$ns_h/pids/$ns_s" ] && set -- "$@" "$ns_h/pids/$ns_s"
   done
   printf '@@dirs %s\n' "$#"
+  ns_clock ns_h0
   if [ "$#" -gt 0 ]; then
     case $ns_dirlister in
       printf) find "$@" -type d -printf '%T@ %p\n' 2>/dev/null ;;
@@ -111,6 +161,12 @@ ns_hierarchy() {
       *) find "$@" -type d -exec printf -- '- %s\n' {} + 2>/dev/null ;;
     esac
     printf '@@rc find-dirs %s\n' "$?"
+  fi
+  ns_clock ns_h1
+  ns_t_list=$((ns_t_list + ns_h1 - ns_h0))
+  if [ "$NS_MODE" = prune ]; then
+    printf '@@procs unread\n@@end-hierarchy\n'
+    return 0
   fi
   printf '@@procs\n'
   if [ "$#" -gt 0 ]; then
@@ -130,8 +186,13 @@ ns_hierarchy() {
     fi
     printf '@@rc find-procs %s\n' "$ns_rc"
   fi
+  ns_clock ns_h2
+  ns_t_procs=$((ns_t_procs + ns_h2 - ns_h1))
   printf '@@end-hierarchy\n'
 }
+ns_t_list=0
+ns_t_procs=0
+ns_phase start
 
 case $ns_roottype in
   63677270*)
@@ -176,8 +237,12 @@ case $ns_roottype in
     ;;
 esac
 
+printf '@@phase listing %s\n@@phase procs %s\n' "$ns_t_list" "$ns_t_procs"
+ns_clock ns_mark
+
 # ---- processes found in kubepods dirs: state (/proc/PID/stat) and command line, one batched grep each
-ns_pids=$(printf '%s' "$ns_all_pids" | sort -un 2>/dev/null)
+ns_pids=''
+[ -n "$ns_all_pids" ] && ns_pids=$(printf '%s' "$ns_all_pids" | sort -un 2>/dev/null)
 printf '@@proc-stat\n'
 if [ -n "$ns_pids" ]; then
   for ns_pid in $ns_pids; do printf '/proc/%s/stat\n' "$ns_pid"; done | xargs grep -H '' 2>/dev/null
@@ -192,12 +257,14 @@ if [ -n "$ns_pids" ]; then
   fi
 fi
 printf '@@end-procs\n'
+ns_phase proc-info
 
 # ---- runtime: crictl, stdout and stderr apart, each with its rc
 set -f # CRICTL may carry options (word-split on purpose), never globs
 ns_cmd crictl-pods $CRICTL pods -o json
 ns_cmd crictl-ps $CRICTL ps -a -o json
 set +f
+ns_phase crictl
 
 # ---- kubelet pods dir: the names only (report; never deleted)
 ns_kp="$KUBELET_ROOT/pods"
@@ -213,8 +280,10 @@ else
   done
 fi
 printf '@@end-kubelet-pods\n'
+ns_phase kubelet-pods
 
-# ---- node health
+if [ "$NS_MODE" = scan ]; then
+# ---- node health (a scan only)
 printf '@@proc-cgroups\n'
 if [ -r /proc/cgroups ]; then
   while IFS= read -r ns_l; do printf '|%s\n' "$ns_l"; done </proc/cgroups
@@ -241,28 +310,6 @@ if [ -n "$ns_v1_memory" ]; then
 elif [ -n "$ns_v2_path" ]; then
   ns_memfile system.slice "$ns_v2_path/system.slice/memory.current"
   ns_memfile crio.service "$ns_v2_path/system.slice/crio.service/memory.current"
-fi
-
-# kubelet CPU: utime+stime over SAMPLE_S seconds (one grep finds the pid; the stat reads are builtins)
-if [ "$SAMPLE_S" != 0 ]; then
-  ns_kl=$(grep -lx kubelet /proc/[0-9]*/comm 2>/dev/null)
-  ns_kpid=''
-  for ns_f in $ns_kl; do
-    ns_kpid=${ns_f#/proc/}
-    ns_kpid=${ns_kpid%/comm}
-    break
-  done
-  if [ -n "$ns_kpid" ]; then
-    ns_clk=$(getconf CLK_TCK 2>/dev/null) || ns_clk=100
-    printf '@@kubelet-cpu %s %s\n' "$ns_kpid" "${ns_clk:-100}"
-    if IFS= read -r ns_u0 </proc/uptime && IFS= read -r ns_s0 <"/proc/$ns_kpid/stat"; then
-      sleep "$SAMPLE_S"
-      if IFS= read -r ns_u1 </proc/uptime && IFS= read -r ns_s1 <"/proc/$ns_kpid/stat"; then
-        printf '|%s|%s\n|%s|%s\n' "${ns_u0%% *}" "$ns_s0" "${ns_u1%% *}" "$ns_s1"
-      fi
-    fi
-    printf '@@end-kubelet-cpu\n'
-  fi
 fi
 
 # versions (absent binaries are fine)
@@ -292,6 +339,29 @@ if [ -n "$JOURNALCTL" ] && command -v "$JOURNALCTL" >/dev/null 2>&1 && [ -n "$ns
   printf '@@end-journal\n'
 else
   printf '@@absent journal\n'
+fi
+ns_phase health
+fi
+
+# kubelet CPU, second sample: sleep only what is left of SAMPLE_S after the work above (the interval the parser
+# uses is the real one, between the two /proc/uptime reads)
+if [ -n "$ns_kpid" ]; then
+  ns_clk=$(getconf CLK_TCK 2>/dev/null) || ns_clk=100
+  printf '@@kubelet-cpu %s %s\n' "$ns_kpid" "${ns_clk:-100}"
+  if IFS= read -r ns_u1 </proc/uptime; then
+    ns_cs ns_want "$SAMPLE_S"
+    ns_cs ns_a "${ns_u0%% *}"
+    ns_cs ns_b "${ns_u1%% *}"
+    ns_left=$((ns_want - (ns_b - ns_a)))
+    if [ "$ns_left" -gt 0 ]; then
+      sleep "$((ns_left / 100)).$((ns_left % 100 / 10))$((ns_left % 10))" 2>/dev/null || sleep "$(((ns_left + 99) / 100))"
+    fi
+    if IFS= read -r ns_u1 </proc/uptime && IFS= read -r ns_s1 <"/proc/$ns_kpid/stat"; then
+      printf '|%s|%s\n|%s|%s\n' "${ns_u0%% *}" "$ns_s0" "${ns_u1%% *}" "$ns_s1"
+    fi
+  fi
+  printf '@@end-kubelet-cpu\n'
+  ns_phase kubelet-cpu-rest
 fi
 
 [ -n "$ns_tmp" ] && rm -rf "$ns_tmp"

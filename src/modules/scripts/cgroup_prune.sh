@@ -5,13 +5,40 @@
 #   <g|l> <k|-> <pod uid|-> <container id|-> <path>
 # g: the plan says the pod is gone (re-check its UID and kubelet pods dir); l: the pod is live, only the container
 # id is re-checked. k: a confirmed orphan whose processes may be killed (kill_stragglers).
-# Everything is re-checked here, right before acting; the kernel's EBUSY on rmdir is the last guard.
-# Output: lines "$NS_MARK <what> ..." (see src/modules/cgroup_prune.ts), plus one block of /proc cmdlines.
+# Everything is re-checked here, right before acting; the kernel's EBUSY on rmdir is the last guard. The plan comes
+# from a prune-mode collection that read no cgroup.procs, so this script finds who holds what only for the dirs the
+# kernel refused to remove (and the dirs below them): their cgroup.procs / cgroup.events, read after the rmdir.
+# kill_stragglers works from those pids (never D state, never crio), then those dirs are rmdir'd once more.
+# Output: lines "$NS_MARK <what> ..." (see src/modules/cgroup_prune.ts), plus one block of /proc cmdlines;
+# "$NS_MARK phase NAME CS" lines say how long each part took (centiseconds of /proc/uptime).
 
 LC_ALL=C
 export LC_ALL
 umask 077
 say() { printf '%s %s\n' "$NS_MARK" "$*"; }
+ns_nl='
+'
+# ns_cs VAR SECONDS: decimal seconds (12345.67) as centiseconds into VAR; ns_phase NAME: time since the last mark
+ns_cs() {
+  ns_ci=${2%%.*}
+  ns_cf=00
+  case $2 in *.*) ns_cf=${2#*.}00 ;; esac
+  ns_cf=${ns_cf%"${ns_cf#??}"}
+  ns_cf=${ns_cf#0}
+  case $ns_ci$ns_cf in *[!0-9]*) ns_ci=0 ns_cf=0 ;; esac
+  eval "$1=\$(( ${ns_ci:-0} * 100 + ${ns_cf:-0} ))"
+}
+ns_clock() {
+  ns_up=0
+  IFS=' ' read -r ns_up ns_idle < /proc/uptime 2> /dev/null || ns_up=0
+  ns_cs "$1" "$ns_up"
+}
+ns_clock ns_mark
+ns_phase() {
+  ns_clock ns_pnow
+  say phase "$1" "$((ns_pnow - ns_mark))"
+  ns_mark=$ns_pnow
+}
 T=$(mktemp -d "${TMPDIR:-/tmp}/nodesweep-prune.XXXXXX") || { say fatal cannot create a temp dir; exit 0; }
 trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
@@ -48,6 +75,7 @@ if [ -n "$rt_err" ]; then
   exit 0
 fi
 say runtime ok
+ns_phase runtime
 
 # ---- 2. anything the runtime mentions now is refused (it appeared since the plan)
 # (Large lists go through grep/sed/find, never through a sh `read` loop: sh reads a file one byte per syscall.)
@@ -104,100 +132,183 @@ fi
 sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* //' "$T/cur" > "$T/list"
 sed -n 's/^[gl] k [^ ]* [^ ]* //p' "$T/cur" > "$T/kill"
 
-# ---- 4. still there, and old enough: a reference file stamped now - min_age, one find per batch (POSIX -newer).
-# The age is a lower bound: kernfs stamps a dir's times at its first lookup and when children change.
+# ---- 4. still there, and old enough. The age is a lower bound: kernfs stamps a dir's times at its first lookup and
+# when children change. GNU/busybox stat: one `stat -c '%Y %n'` per batch (in the list's order) and an ERE for
+# "MTIME <= now - min_age - 1" (whole seconds, so strictly older than min_age); else POSIX find -newer a stamped file.
+ns_phase recheck
 now=$(date +%s)
 say now "$now"
 : > "$T/rm"
 : > "$T/young"
+# ns_le_re T: an ERE (into ns_re) matching exactly the decimal numbers 0..T written without leading zeros
+ns_le_re() {
+  ns_t=$1
+  ns_re=$ns_t
+  [ "${#ns_t}" -gt 1 ] && ns_re="$ns_re|[0-9]{1,$((${#ns_t} - 1))}"
+  ns_pre=''
+  ns_rest=$ns_t
+  while [ -n "$ns_rest" ]; do
+    ns_d=${ns_rest%"${ns_rest#?}"}
+    ns_rest=${ns_rest#?}
+    if [ "$ns_d" -gt 0 ]; then
+      ns_alt="$ns_pre[0-$((ns_d - 1))]"
+      [ -n "$ns_rest" ] && ns_alt="$ns_alt[0-9]{${#ns_rest}}"
+      ns_re="$ns_re|$ns_alt"
+    fi
+    ns_pre=$ns_pre$ns_d
+  done
+}
 if [ -s "$T/list" ]; then
-  if [ "$NS_MIN_AGE_S" -le 0 ]; then
+  if stat -c '%Y %n' / > /dev/null 2>&1; then
+    xargs -s "$ns_xs" stat -c '%Y %n' < "$T/list" > "$T/st" 2> /dev/null
+    if [ "$NS_MIN_AGE_S" -le 0 ]; then
+      sed 's/^[^ ]* //' "$T/st" > "$T/rm"
+    else
+      ns_le_re "$((now - NS_MIN_AGE_S - 1))"
+      grep -E "^($ns_re) " "$T/st" | sed 's/^[^ ]* //' > "$T/rm"
+      grep -v -E "^($ns_re) " "$T/st" > "$T/youngst"
+      sed "s|^|$NS_MARK too_young_mtime |" "$T/youngst"
+      sed 's/^[^ ]* //' "$T/youngst" > "$T/young"
+    fi
+  elif [ "$NS_MIN_AGE_S" -le 0 ]; then
     xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -type d -print' sh < "$T/list" > "$T/rm" 2> /dev/null
   else
     touch -d "@$((now - NS_MIN_AGE_S))" "$T/ref" 2> /dev/null || touch -t "$(date -d "@$((now - NS_MIN_AGE_S))" +%Y%m%d%H%M.%S)" "$T/ref"
-    if find "$T/ref" -prune -printf '' > /dev/null 2>&1; then
-      # GNU find: one pass sorts old from young, in the list's order
-      xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -type d \( -newer "$0" -printf "Y %p\n" -o -printf "O %p\n" \)' "$T/ref" < "$T/list" > "$T/aged" 2> /dev/null
-      sed -n 's/^O //p' "$T/aged" > "$T/rm"
-      sed -n 's/^Y //p' "$T/aged" > "$T/young"
-    else
-      xargs -s "$ns_xs" sh -c 'exec find "$@" -prune ! -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/rm" 2> /dev/null
-      xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/young" 2> /dev/null
-    fi
+    xargs -s "$ns_xs" sh -c 'exec find "$@" -prune ! -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/rm" 2> /dev/null
+    xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -newer "$0" -type d -print' "$T/ref" < "$T/list" > "$T/young" 2> /dev/null
+    # no portable printer of an mtime here: the age is only known to be below min_age (a lower bound of 0)
+    sed "s|^|$NS_MARK too_young 0 |" "$T/young"
   fi
-  if [ -s "$T/young" ]; then
-    xargs -s "$ns_xs" stat -c '%Y %n' < "$T/young" 2> /dev/null | sed "s|^|$NS_MARK too_young_mtime |"
-  fi
-  # what find did not see is gone (sorting only when the counts differ)
+  # what stat/find did not see is gone (sorting only when the counts differ)
   if [ "$(cat "$T/rm" "$T/young" | wc -l)" -ne "$(wc -l < "$T/list")" ]; then
     sort "$T/rm" "$T/young" > "$T/seen"
     sort "$T/list" | comm -23 - "$T/seen" | sed "s|^|$NS_MARK vanished |"
   fi
 fi
+ns_phase age
 
 if [ "$NS_CHECK" = 1 ]; then
   sed "s|^|$NS_MARK would_remove |" "$T/rm"
   exit 0
 fi
 
-# ---- 5. kill_stragglers: confirmed orphans only, never D state, never crio itself
-if [ "$NS_KILL" = 1 ] && [ -s "$T/kill" ]; then
-  : > "$T/killed"
-  while read -r p; do
-    grep -qxF "$p" "$T/rm" 2> /dev/null || continue # only what passed every re-check
-    [ -r "$p/cgroup.procs" ] || continue
-    while read -r pid; do
-      [ -r "/proc/$pid/stat" ] || continue
-      read -r st < "/proc/$pid/stat" || continue
+# ---- 5. rmdir, deepest first (the list's order), many paths per process; never rm -r. The kernel refuses a dir that
+# holds processes or still has children (EBUSY): the last guard. What rmdir refused is read from its messages
+# (rc 123 from xargs); if those cannot be read, every path is looked at again.
+ns_rmdir() { # ns_rmdir LIST: sets $T/failed (in LIST's order) and $T/rmerr
+  xargs -s "$ns_xs" rmdir < "$1" 2> "$T/rmerr"
+  ns_rc=$?
+  : > "$T/failed"
+  [ "$ns_rc" -eq 0 ] && return 0
+  # GNU: rmdir: failed to remove 'P': REASON    busybox: rmdir: 'P': REASON
+  sed -n "s|^rmdir: \(failed to remove \)\{0,1\}'\(/[^']*\)': .*|\2|p" "$T/rmerr" > "$T/failed"
+  if [ "$ns_rc" -ne 123 ] || [ ! -s "$T/failed" ]; then
+    xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -type d -print' sh < "$1" > "$T/failed" 2> /dev/null
+  fi
+}
+# ns_removed LIST: what of LIST is not in $T/failed was removed
+ns_removed() {
+  if [ -s "$T/failed" ]; then
+    grep -v -x -F -f "$T/failed" "$1" | sed "s|^|$NS_MARK removed |"
+  else
+    sed "s|^|$NS_MARK removed |" "$1"
+  fi
+}
+# ns_holders: for the refused dirs still there, every cgroup.procs / cgroup.events line in them and below them,
+# and the dirs left below them (a parent is refused because of its child: it is blocked, not busy)
+ns_holders() {
+  : > "$T/still"
+  : > "$T/holders"
+  : > "$T/left"
+  [ -s "$T/failed" ] || return 0
+  xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -type d -print' sh < "$T/failed" > "$T/still" 2> /dev/null
+  [ -s "$T/still" ] || return 0
+  xargs -s "$ns_xs" sh -c 'exec find "$@" \( -name cgroup.procs -o -name cgroup.events \) -type f -exec grep -H -e "^[0-9]" -e "^populated" {} +' sh < "$T/still" 2> /dev/null | sort -u > "$T/holders"
+  xargs -s "$ns_xs" sh -c 'exec find "$@" -mindepth 1 -type d -print' sh < "$T/still" 2> /dev/null | sort -u > "$T/left"
+}
+
+: > "$T/failed"
+: > "$T/rmerr"
+if [ -s "$T/rm" ]; then
+  ns_rmdir "$T/rm"
+  ns_removed "$T/rm"
+  ns_phase rmdir
+  ns_holders
+  ns_phase holders
+fi
+
+# ---- 6. kill_stragglers: only in dirs that passed every re-check and are confirmed orphans (k), only their own
+# processes, and not at all in a dir where one is in D state (no kill frees it: reboot) or is crio itself (restart)
+if [ "$NS_KILL" = 1 ] && [ -s "$T/kill" ] && [ -s "$T/holders" ]; then
+  grep -x -F -f "$T/still" "$T/kill" > "$T/kdirs"
+  if [ -s "$T/kdirs" ]; then
+    ns_kset="$ns_nl$(cat "$T/kdirs")$ns_nl"
+    # argv[0] of each holder (cmdline args end in NUL, which [:cntrl:] stops at): which of them run crio
+    sed -n 's|^.*/cgroup\.procs:\([0-9][0-9]*\)$|/proc/\1/cmdline|p' "$T/holders" | sort -u |
+      xargs grep -a -H -m 1 -o '^[^[:cntrl:]]*' 2> /dev/null | grep -E '^/proc/[0-9]+/cmdline:(.*/)?crio$' |
+      sed 's|^/proc/\([0-9]*\)/.*|\1|' > "$T/criopids"
+    ns_crio="$ns_nl$(cat "$T/criopids")$ns_nl"
+    ns_nokill=$ns_nl
+    sed -n 's|^\(.*\)/cgroup\.procs:\([0-9][0-9]*\)$|\2 \1|p' "$T/holders" > "$T/own"
+    while read -r pid dir; do
+      case $ns_kset in *"$ns_nl$dir$ns_nl"*) ;; *) continue ;; esac
+      st=''
+      read -r st < "/proc/$pid/stat" 2> /dev/null || continue
       state=${st##*) }
       state=${state%% *}
       comm=${st#*(}
       comm=${comm%)*}
-      [ "$state" = D ] && continue
-      [ "$comm" = crio ] && continue
-      kill -9 "$pid" 2> /dev/null && { say killed "$pid" "$p"; printf '%s\n' "$pid" >> "$T/killed"; }
-    done < "$p/cgroup.procs"
-  done < "$T/kill"
-  # wait (up to 5 s) for the killed processes to leave their cgroups
-  i=0
-  while [ -s "$T/killed" ] && [ $i -lt 50 ]; do
-    left=0
-    while read -r p; do
-      [ -r "$p/cgroup.procs" ] || continue
-      while read -r pid; do
-        grep -qxF "$pid" "$T/killed" && left=1
-      done < "$p/cgroup.procs"
-    done < "$T/kill"
-    [ $left = 0 ] && break
-    sleep 0.1 2> /dev/null || sleep 1
-    i=$((i + 1))
-  done
+      case $ns_crio in *"$ns_nl$pid$ns_nl"*) comm=crio ;; esac
+      if [ "$state" = D ] || [ "$comm" = crio ]; then ns_nokill="$ns_nokill$dir$ns_nl"; fi
+    done < "$T/own"
+    : > "$T/killed"
+    while read -r pid dir; do
+      case $ns_kset in *"$ns_nl$dir$ns_nl"*) ;; *) continue ;; esac
+      case $ns_nokill in *"$ns_nl$dir$ns_nl"*) continue ;; esac
+      kill -9 "$pid" 2> /dev/null && { say killed "$pid" "$dir"; printf '%s\n' "$pid" >> "$T/killed"; }
+    done < "$T/own"
+    if [ -s "$T/killed" ]; then
+      # wait (up to 5 s) for the killed processes to leave their cgroups, then rmdir what was refused once more
+      ns_killed="$ns_nl$(cat "$T/killed")$ns_nl"
+      i=0
+      while [ $i -lt 50 ]; do
+        left=0
+        while read -r p; do
+          [ -r "$p/cgroup.procs" ] || continue
+          while read -r pid; do
+            case $ns_killed in *"$ns_nl$pid$ns_nl"*) left=1 ;; esac
+          done < "$p/cgroup.procs"
+        done < "$T/kdirs"
+        [ $left = 0 ] && break
+        sleep 0.1 2> /dev/null || sleep 1
+        i=$((i + 1))
+      done
+      grep -x -F -f "$T/failed" "$T/rm" > "$T/retry"
+      ns_rmdir "$T/retry"
+      ns_removed "$T/retry"
+      ns_holders
+    fi
+  fi
+  ns_phase kill
 fi
 
-# ---- 6. rmdir, deepest first (the list's order), many paths per process; never rm -r
-: > "$T/failed"
-if [ -s "$T/rm" ]; then
-  xargs -s "$ns_xs" rmdir < "$T/rm" 2> "$T/rmerr"
-  # what is still there was not removed
-  xargs -s "$ns_xs" sh -c 'exec find "$@" -prune -type d -print' sh < "$T/rm" > "$T/failed" 2> /dev/null
-  sed "s|^|$NS_MARK failed |" "$T/failed"
-  sort "$T/failed" > "$T/failed.s"
-  sort "$T/rm" | comm -23 - "$T/failed.s" | sed "s|^|$NS_MARK removed |"
-  sed "s|^|$NS_MARK rmerr |" "$T/rmerr"
-fi
+# ---- 7. what could not be removed, and who holds it
 if [ -s "$T/failed" ]; then
-  # who holds what we could not remove: one find over all of them
-  xargs -s "$ns_xs" sh -c 'exec find "$@" -name cgroup.procs -exec grep -H . {} +' sh < "$T/failed" 2> /dev/null > "$T/holders"
+  sed "s|^|$NS_MARK failed |" "$T/failed"
+  sed "s|^|$NS_MARK rmerr |" "$T/rmerr"
   sed -n "s|^\(.*\)/cgroup\.procs:\([0-9][0-9]*\)\$|$NS_MARK holder \1 \2|p" "$T/holders"
+  sed -n "s|^\(.*\)/cgroup\.events:populated \([01]\)\$|$NS_MARK populated \1 \2|p" "$T/holders"
+  sed "s|^|$NS_MARK left |" "$T/left"
   sed -n 's|^.*/cgroup\.procs:\([0-9][0-9]*\)$|\1|p' "$T/holders" | sort -un > "$T/pids"
   if [ -s "$T/pids" ]; then
-    for pid in $(cat "$T/pids"); do
+    while read -r pid; do
       if read -r st < "/proc/$pid/stat" 2> /dev/null; then say stat "$pid" "$st"; fi
-    done
+    done < "$T/pids"
     say cmdlines-begin
     sed 's|.*|/proc/&/cmdline|' "$T/pids" | xargs head -v -c 2048 -- 2> /dev/null
     printf '\n'
     say cmdlines-end
   fi
+  ns_phase report
 fi
 exit 0

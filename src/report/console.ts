@@ -9,7 +9,7 @@ import type { ModuleResult, TaskStatus } from '../modules/types.js';
 import { Redactor } from './redact.js';
 import { StatsAggregator, isItemResult, recapLine } from './stats.js';
 import { pyJsonDumps, pyStr } from './pyjson.js';
-import { displayDict, isVerboseAlways } from './view.js';
+import { displayDict, isVerboseAlways, abbreviateLists } from './view.js';
 
 export interface ConsoleOptions {
   verbosity: number;
@@ -182,7 +182,8 @@ export class ConsoleSink implements EventSink {
   }
 
   private dump(module: string, status: TaskStatus, result: ModuleResult, indent: number | undefined): string {
-    return pyJsonDumps(displayDict(module, status, result), indent);
+    const shown = displayDict(module, status, result);
+    return pyJsonDumps(this.opts.verbosity >= 2 ? shown : (abbreviateLists(shown) as Record<string, unknown>), indent);
   }
 
   private taskBanner(play: string, task: string): void {

@@ -33,3 +33,26 @@ export function displayDict(module: string, status: TaskStatus, result: ModuleRe
   }
   return out;
 }
+
+/** Lists longer than this are cut on the console (a prune can remove thousands of paths); -vv shows all. */
+export const CONSOLE_MAX_LIST_ITEMS = 50;
+/** Ansible prints these in full; CI scripts read them. */
+const NEVER_ABBREVIATED = new Set(['stdout_lines', 'stderr_lines']);
+
+/**
+ * A copy of a result whose long lists keep their first `max` items and a note of how many more there are,
+ * so one fatal line stays readable at 500 hosts. The JSON report, JUnit and the log keep everything.
+ */
+export function abbreviateLists(value: unknown, max = CONSOLE_MAX_LIST_ITEMS, key?: string): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map((v) => abbreviateLists(v, max));
+    if (items.length <= max || (key !== undefined && NEVER_ABBREVIATED.has(key))) return items;
+    return [...items.slice(0, max), `... ${items.length - max} more (the JSON report has them all)`];
+  }
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = abbreviateLists(v, max, k);
+    return out;
+  }
+  return value;
+}

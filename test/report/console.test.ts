@@ -175,4 +175,21 @@ describe('ConsoleSink', () => {
     const plain = render(s.events, { isTTY: false });
     assert.ok(!plain.includes('\r') && !plain.includes('[nodesweep]'));
   });
+
+  test('long lists are cut on the console (not stdout_lines); -vv shows them all', () => {
+    const removed = Array.from({ length: 120 }, (_, i) => `/sys/fs/cgroup/x/crio-${i}.scope`);
+    const lines = Array.from({ length: 80 }, (_, i) => `line ${i}`);
+    const s = new Scenario('x.yml', ['h1'])
+      .startPlay('p', ['h1'])
+      .result('prune', 'cgroup_prune', 'h1', 'failed', { removed, stdout_lines: lines, msg: 'busy' });
+    const short = render(s.events);
+    const fatal = short.split('\n').find((l) => l.startsWith('fatal: [h1]: FAILED! => '))!;
+    const shown = JSON.parse(fatal.slice('fatal: [h1]: FAILED! => '.length));
+    assert.equal(shown.removed.length, 51);
+    assert.deepEqual(shown.removed.slice(0, 50), removed.slice(0, 50));
+    assert.equal(shown.removed[50], '... 70 more (the JSON report has them all)');
+    assert.deepEqual(shown.stdout_lines, lines);
+    const full = render(s.events, { verbosity: 2 });
+    assert.ok(full.includes(JSON.stringify(removed[119])), 'all items at -vv');
+  });
 });

@@ -56,34 +56,22 @@ import type {
 import { ClassifyError } from './types.js';
 import { parseRuntimeState } from './crictl.js';
 
-const HEX64 = '[0-9a-f]{64}';
 const SD_QOS = /^kubepods-(burstable|besteffort)\.slice$/;
 const SD_POD_GUARANTEED = /^kubepods-pod([A-Za-z0-9_]+)\.slice$/;
 const SD_POD_QOS = /^kubepods-(burstable|besteffort)-pod([A-Za-z0-9_]+)\.slice$/;
-const SD_CONMON = new RegExp(`^crio-conmon-(${HEX64})\\.scope$`);
-const SD_CONTAINER = new RegExp(`^crio-(${HEX64})\\.scope$`);
-const SD_SANDBOX = new RegExp(`^crio-(${HEX64})$`);
 const FS_QOS = /^(burstable|besteffort)$/;
 const FS_POD = /^pod([A-Za-z0-9-]+)$/;
-const FS_CONMON = new RegExp(`^crio-conmon-(${HEX64})$`);
-const FS_CONTAINER = new RegExp(`^crio-(${HEX64})$`);
 
 type Driver = 'systemd' | 'cgroupfs';
 
-interface Node {
+/** What a dir's children need of it while classifying (kept in arrays by dir index, not one object per dir). */
+interface ParentInfo {
   d: DirDecision;
   driver: Driver;
   qos: string | null;
-  /** Own pids; empty also when unread (then the kernel guards, see classify). */
-  pids: readonly number[];
-  populated: boolean | null;
-  mtime: number | null;
-  parent: Node | null;
-  /** Filled bottom-up. */
-  subtreeHasProcs: boolean;
-  blocker: string | null;
 }
 
+/** The kind and ids of one dir (a scratch record kindOf fills: one allocation per classify, not per dir). */
 interface KindInfo {
   kind: DirKind;
   driver: Driver;
@@ -92,16 +80,28 @@ interface KindInfo {
   id: string | null;
 }
 
-function ki(kind: DirKind, driver: Driver, qos: string | null, uid: string | null, id: string | null): KindInfo {
-  return { kind, driver, qos, uid, id };
+function ki(out: KindInfo, kind: DirKind, driver: Driver, qos: string | null, uid: string | null, id: string | null): KindInfo {
+  out.kind = kind;
+  out.driver = driver;
+  out.qos = qos;
+  out.uid = uid;
+  out.id = id;
+  return out;
 }
 
-/** The kind and ids of one dir, from its name and its parent's kind. */
-function kindOf(name: string, parent: Node | null, topName: string | null): KindInfo {
+// Container-level names, as lengths: `crio-` + 64 hex (+ `.scope`), `crio-conmon-` + 64 hex (+ `.scope`).
+const HEX64_AT = /[0-9a-f]{64}/y;
+function isHex64At(name: string, from: number): boolean {
+  HEX64_AT.lastIndex = from;
+  return HEX64_AT.test(name);
+}
+
+/** The kind and ids of one dir, from its name and its parent's kind, into `out`. */
+function kindOf(out: KindInfo, name: string, parent: ParentInfo | null, topName: string | null): KindInfo {
   if (!parent) {
-    if (topName === 'kubepods.slice') return ki('kubepods-root', 'systemd', null, null, null);
-    if (topName === 'kubepods') return ki('kubepods-root', 'cgroupfs', null, null, null);
-    return ki('unknown', 'systemd', null, null, null);
+    if (topName === 'kubepods.slice') return ki(out, 'kubepods-root', 'systemd', null, null, null);
+    if (topName === 'kubepods') return ki(out, 'kubepods-root', 'cgroupfs', null, null, null);
+    return ki(out, 'unknown', 'systemd', null, null, null);
   }
   const driver = parent.driver;
   const pk = parent.d.kind;
@@ -112,41 +112,43 @@ function kindOf(name: string, parent: Node | null, topName: string | null): Kind
   switch (pk) {
     case 'kubepods-root':
       if (driver === 'systemd') {
-        if ((m = SD_QOS.exec(name))) return ki('qos', driver, m[1]!, uid, id);
-        if ((m = SD_POD_GUARANTEED.exec(name))) return ki('pod', driver, 'guaranteed', m[1]!.replace(/_/g, '-'), id);
+        if ((m = SD_QOS.exec(name))) return ki(out, 'qos', driver, m[1]!, uid, id);
+        if ((m = SD_POD_GUARANTEED.exec(name))) return ki(out, 'pod', driver, 'guaranteed', m[1]!.replace(/_/g, '-'), id);
       } else {
-        if ((m = FS_QOS.exec(name))) return ki('qos', driver, m[1]!, uid, id);
-        if ((m = FS_POD.exec(name))) return ki('pod', driver, 'guaranteed', m[1]!, id);
+        if ((m = FS_QOS.exec(name))) return ki(out, 'qos', driver, m[1]!, uid, id);
+        if ((m = FS_POD.exec(name))) return ki(out, 'pod', driver, 'guaranteed', m[1]!, id);
       }
       break;
     case 'qos':
       if (driver === 'systemd') {
-        if ((m = SD_POD_QOS.exec(name)) && m[1] === qos) return ki('pod', driver, qos, m[2]!.replace(/_/g, '-'), id);
-      } else if ((m = FS_POD.exec(name))) return ki('pod', driver, qos, m[1]!, id);
+        if ((m = SD_POD_QOS.exec(name)) && m[1] === qos) return ki(out, 'pod', driver, qos, m[2]!.replace(/_/g, '-'), id);
+      } else if ((m = FS_POD.exec(name))) return ki(out, 'pod', driver, qos, m[1]!, id);
       break;
-    case 'pod':
-      // cheap prefix tests first: at 100,000 dirs the regexes are the hot path
-      if (!name.startsWith('crio-')) break;
-      if (name.startsWith('crio-conmon-')) {
-        if ((m = (driver === 'systemd' ? SD_CONMON : FS_CONMON).exec(name))) return ki('conmon', driver, qos, uid, m[1]!);
+    case 'pod': {
+      // the hot path at 100,000 dirs: fixed lengths and one hex test, no capture groups
+      if (!hasAt(name, 'crio-', 0)) break;
+      const n = name.length;
+      if (hasAt(name, 'crio-conmon-', 0)) {
+        if ((driver === 'systemd' ? n === 82 && name.endsWith('.scope') : n === 76) && isHex64At(name, 12)) return ki(out, 'conmon', driver, qos, uid, name.slice(12, 76));
       } else if (driver === 'systemd') {
-        if (name.endsWith('.scope')) {
-          if ((m = SD_CONTAINER.exec(name))) return ki('container', driver, qos, uid, m[1]!);
-        } else if ((m = SD_SANDBOX.exec(name))) return ki('sandbox', driver, qos, uid, m[1]!);
-      } else if ((m = FS_CONTAINER.exec(name))) return ki('container', driver, qos, uid, m[1]!);
+        if (n === 75 && name.endsWith('.scope')) {
+          if (isHex64At(name, 5)) return ki(out, 'container', driver, qos, uid, name.slice(5, 69));
+        } else if (n === 69 && isHex64At(name, 5)) return ki(out, 'sandbox', driver, qos, uid, name.slice(5));
+      } else if (n === 69 && isHex64At(name, 5)) return ki(out, 'container', driver, qos, uid, name.slice(5));
       break;
+    }
     case 'container':
     case 'conmon':
     case 'sandbox':
     case 'nested':
-      return ki('nested', driver, qos, uid, id);
+      return ki(out, 'nested', driver, qos, uid, id);
     default:
       break;
   }
-  return ki('unknown', driver, qos, uid, id);
+  return ki(out, 'unknown', driver, qos, uid, id);
 }
 
-function decide(kind: DirKind, parent: Node | null, uid: string | null, id: string | null, rt: RuntimeState, kubeletUids: Set<string>): Decision {
+function decide(kind: DirKind, parent: ParentInfo | null, uid: string | null, id: string | null, rt: RuntimeState, kubeletUids: Set<string>): Decision {
   if (kind === 'kubepods-root' || kind === 'qos') return 'protected';
   if (kind === 'unknown') return 'unknown-name';
   if (!rt.ok) return 'undecided';
@@ -224,16 +226,25 @@ function healthFacts(node: CollectedNode, terminating: string[]): HealthFacts {
 }
 
 const NO_PIDS: readonly number[] = Object.freeze([]);
+/** The (frozen, shared) pids of a leaked dir with none: one array for all of them, not one per dir. */
+const NO_PROCS: readonly ProcessInfo[] = Object.freeze([]);
 const LEAK_KINDS: LeakKind[] = ['pod', 'container', 'conmon', 'sandbox', 'nested'];
 const LEAK_STATUSES: LeakStatus[] = ['removable', 'too_young', 'busy', 'restart_needed', 'reboot_required', 'blocked'];
 
+/** `s` has the short literal `lit` at `pos` (char by char; long strings compare faster with slice + ===). */
+function hasAt(s: string, lit: string, pos: number): boolean {
+  if (s.length < pos + lit.length) return false;
+  for (let i = 0; i < lit.length; i++) if (s.charCodeAt(pos + i) !== lit.charCodeAt(i)) return false;
+  return true;
+}
+
 /** Length of the bogus `pids/` prefix (5) or 0; -1 when the dir is outside the scanned trees. */
 function scopeOffset(rel: string, v2: boolean): number {
-  const off = v2 && rel.startsWith('pids/kubepods') ? 5 : 0;
-  if (rel.startsWith('kubepods', off)) {
+  const off = v2 && hasAt(rel, 'pids/kubepods', 0) ? 5 : 0;
+  if (hasAt(rel, 'kubepods', off)) {
     const after = rel.length > off + 8 ? rel.charCodeAt(off + 8) : 47; // '/' or end
     if (after === 47) return off;
-    if (rel.startsWith('.slice', off + 8) && (rel.length === off + 14 || rel.charCodeAt(off + 14) === 47)) return off;
+    if (hasAt(rel, '.slice', off + 8) && (rel.length === off + 14 || rel.charCodeAt(off + 14) === 47)) return off;
   }
   return -1;
 }
@@ -264,69 +275,123 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
   const hv = new Map(node.hierarchies.map((h) => [h.name, h.version] as const));
   const warnings = [...node.warnings];
 
-  // Parents before children: bucket by depth (a sort of 100k paths is avoidable).
-  const byDepth: CollectedNode['dirs'][number][][] = [];
-  const offsets = new Map<CollectedNode['dirs'][number], number>();
+  // Parents before children: bucket by depth (a sort of 100k paths is avoidable). Buckets hold dir indices.
+  // Each dir's parent: find lists a tree parent first (pre-order), so the candidate is the last dir seen one level
+  // up in the same hierarchy, checked by its path; only a dir whose candidate fails that check (a listing in another
+  // order) is looked up by path, in a map built then (hashing 100,000 long paths costs more than the rest).
+  const dirsIn = node.dirs;
+  const byDepth: number[][] = [];
+  const offsets = new Uint8Array(dirsIn.length);
+  const parentIdx = new Int32Array(dirsIn.length).fill(-1);
+  const unresolved: number[] = [];
+  const lastAt = new Map<string, number[]>();
   let outside = 0;
-  for (const dir of node.dirs) {
+  for (let i = 0; i < dirsIn.length; i++) {
+    const dir = dirsIn[i]!;
     const off = scopeOffset(dir.rel, hv.get(dir.hierarchy) === 'v2');
     if (off < 0) {
       outside++;
       continue;
     }
-    if (off) offsets.set(dir, off);
-    (byDepth[depthOf(dir.rel)] ??= []).push(dir);
+    offsets[i] = off;
+    const depth = depthOf(dir.rel);
+    (byDepth[depth] ??= []).push(i);
+    let last = lastAt.get(dir.hierarchy);
+    if (!last) lastAt.set(dir.hierarchy, (last = []));
+    // the top of a tree (kubepods.slice, kubepods, pids/kubepods.slice) has no parent in scope
+    if (depth > (off > 0 ? 2 : 1)) {
+      const cand = last[depth - 1];
+      const slash = dir.path.lastIndexOf('/');
+      const cp = cand === undefined ? undefined : dirsIn[cand]!.path;
+      if (cp !== undefined && cp.length === slash && dir.path.slice(0, slash) === cp) parentIdx[i] = cand!; // (slice + === compares memory: far faster than char by char)
+      else unresolved.push(i);
+    }
+    last[depth] = i;
+  }
+  if (unresolved.length > 0) {
+    // by path, among the dirs one level up only (a map per level, built when needed)
+    const levels = new Map<number, Map<string, number>>();
+    for (const i of unresolved) {
+      const p = dirsIn[i]!.path;
+      const up = depthOf(dirsIn[i]!.rel) - 1;
+      let byPath = levels.get(up);
+      if (!byPath) {
+        byPath = new Map<string, number>();
+        for (const j of byDepth[up] ?? []) byPath.set(dirsIn[j]!.path, j);
+        levels.set(up, byPath);
+      }
+      parentIdx[i] = byPath.get(p.slice(0, p.lastIndexOf('/'))) ?? -1;
+    }
   }
   if (outside) warnings.push(`${outside} dirs outside kubepods ignored`);
 
-  const nodes = new Map<string, Node>();
-  const order: Node[] = [];
+  // Top-down (parents first): kind and decision. Per-dir state lives in arrays indexed by dir index.
+  const n = dirsIn.length;
+  const dd: (DirDecision | undefined)[] = new Array<DirDecision | undefined>(n);
+  const drv: Driver[] = new Array<Driver>(n);
+  const qosOf: (string | null)[] = new Array<string | null>(n);
+  const order: number[] = [];
+  const k: KindInfo = { kind: 'unknown', driver: 'systemd', qos: null, uid: null, id: null };
+  const pinfo: ParentInfo = { d: undefined as unknown as DirDecision, driver: 'systemd', qos: null };
   for (let depth = 0; depth < byDepth.length; depth++) {
     const bucket = byDepth[depth];
     if (!bucket) continue;
-    for (const dir of bucket) {
-      const off = offsets.get(dir) ?? 0;
-      const bogus = off > 0;
+    for (const di of bucket) {
+      const dir = dirsIn[di]!;
+      const off = offsets[di]!;
       const slash = dir.path.lastIndexOf('/');
-      const parent = nodes.get(dir.path.slice(0, slash)) ?? null;
-      const name = dir.path.slice(slash + 1);
+      const pi = parentIdx[di]!;
+      let parent: ParentInfo | null = null;
+      if (pi >= 0 && dd[pi] !== undefined) {
+        pinfo.d = dd[pi]!;
+        pinfo.driver = drv[pi]!;
+        pinfo.qos = qosOf[pi]!;
+        parent = pinfo;
+      }
       const top = parent || dir.rel.indexOf('/', off) >= 0 ? null : dir.rel.slice(off);
-      const k = kindOf(name, parent, top);
+      kindOf(k, dir.path.slice(slash + 1), parent, top);
       const decision = decide(k.kind, parent, k.uid, k.id, rt, kubeletUids);
-      const d: DirDecision = {
+      dd[di] = {
         path: dir.path,
         hierarchy: dir.hierarchy,
         rel: dir.rel,
         depth,
         kind: k.kind,
         decision,
-        bogus_pids_tree: bogus,
+        bogus_pids_tree: off > 0,
         pod_uid: k.uid,
         container_id: k.id,
       };
-      const n: Node = { d, driver: k.driver, qos: k.qos, pids: dir.pids ?? NO_PIDS, populated: dir.populated, mtime: dir.mtime, parent, subtreeHasProcs: false, blocker: null };
-      nodes.set(dir.path, n);
-      order.push(n);
+      drv[di] = k.driver;
+      qosOf[di] = k.qos;
+      order.push(di);
     }
   }
 
   // Bottom-up: processes and blockers flow to the parents.
   const procOf = (pid: number): ProcessInfo => node.procs[pid] ?? { pid, state: '?', cmdline: '', comm: '' };
+  const subtreeHasProcs = new Uint8Array(n);
+  const blockerOf: (string | null)[] = new Array<string | null>(n).fill(null);
   const leaked: LeakedCgroup[] = [];
   for (let i = order.length - 1; i >= 0; i--) {
-    const n = order[i]!;
-    const d = n.d;
-    const ownProcs = n.pids.length > 0;
-    const hasProcs = ownProcs || n.subtreeHasProcs || n.populated === true;
+    const di = order[i]!;
+    const d = dd[di]!;
+    const dir = dirsIn[di]!;
+    const pids = dir.pids ?? NO_PIDS;
+    const ownProcs = pids.length > 0;
+    const sub = subtreeHasProcs[di] === 1;
+    const blocker = blockerOf[di]!;
+    const hasProcs = ownProcs || sub || dir.populated === true;
     if (d.decision === 'leaked') {
       let status: LeakStatus;
-      if (ownProcs) status = holderStatus(n.pids.map(procOf));
-      else if (n.populated === true && !n.subtreeHasProcs && n.blocker === null) status = 'busy';
-      else if (n.blocker !== null) status = 'blocked';
-      else if (n.mtime === null || now - n.mtime < minAge) status = 'too_young';
+      const procs = ownProcs ? pids.map(procOf) : (NO_PROCS as ProcessInfo[]);
+      if (ownProcs) status = holderStatus(procs);
+      else if (dir.populated === true && !sub && blocker === null) status = 'busy';
+      else if (blocker !== null) status = 'blocked';
+      else if (dir.mtime === null || now - dir.mtime < minAge) status = 'too_young';
       else status = 'removable';
       d.status = status;
-      const age = n.mtime === null ? null : Math.max(0, now - n.mtime);
+      const age = dir.mtime === null ? null : Math.max(0, now - dir.mtime);
       const entry: LeakedCgroup = {
         path: d.path,
         kind: d.kind as LeakKind,
@@ -337,16 +402,16 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
         populated: procsRead ? hasProcs : null,
         bogus_pids_tree: d.bogus_pids_tree,
         status,
-        pids: n.pids.map(procOf),
+        pids: procs,
       };
-      if (status === 'blocked') entry.blocked_by = n.blocker!;
+      if (status === 'blocked') entry.blocked_by = blocker!;
       leaked.push(entry);
     }
-    const p = n.parent;
-    if (p) {
-      if (hasProcs) p.subtreeHasProcs = true;
-      if (p.blocker === null && !(d.decision === 'leaked' && d.status === 'removable')) {
-        p.blocker = d.status === 'blocked' ? n.blocker : d.path;
+    const p = parentIdx[di]!;
+    if (p >= 0 && dd[p] !== undefined) {
+      if (hasProcs) subtreeHasProcs[p] = 1;
+      if (blockerOf[p] === null && !(d.decision === 'leaked' && d.status === 'removable')) {
+        blockerOf[p] = d.status === 'blocked' ? blocker : d.path;
       }
     }
   }
@@ -370,7 +435,11 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
     if (l.status === 'restart_needed') restart.push(l.path);
     if (l.status === 'reboot_required') reboot.push(l.path);
   }
-  const unknownNames = order.filter((n) => n.d.kind === 'unknown' && n.parent?.d.kind !== 'unknown').map((n) => n.d.path);
+  const unknownNames: string[] = [];
+  for (const di of order) {
+    const pi = parentIdx[di]!;
+    if (dd[di]!.kind === 'unknown' && !(pi >= 0 && dd[pi]?.kind === 'unknown')) unknownNames.push(dd[di]!.path);
+  }
 
   return {
     cgroup_mode: node.mode,
@@ -388,7 +457,7 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
     unknown_names: unknownNames,
     health: healthFacts(node, terminating),
     warnings,
-    dirs: order.map((n) => n.d),
+    dirs: order.map((di) => dd[di]!),
   };
 }
 
@@ -396,8 +465,9 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
 function inPruneScope(d: DirDecision): boolean {
   if (d.decision !== 'leaked' || d.status !== 'removable') return false;
   if (d.kind === 'kubepods-root' || d.kind === 'qos' || d.kind === 'unknown') return false;
-  const rel = d.bogus_pids_tree ? d.rel.slice(5) : d.rel;
-  return (rel.startsWith('kubepods.slice/') || rel.startsWith('kubepods/')) && d.path.endsWith(`/${d.rel}`);
+  const off = d.bogus_pids_tree ? 5 : 0;
+  const at = d.path.length - d.rel.length; // the path ends with `/${rel}`
+  return (hasAt(d.rel, 'kubepods.slice/', off) || hasAt(d.rel, 'kubepods/', off)) && at > 0 && d.path.charCodeAt(at - 1) === 47 && d.path.slice(at) === d.rel;
 }
 
 /**
@@ -406,6 +476,12 @@ function inPruneScope(d: DirDecision): boolean {
  * is deepest first over the whole node, a cap drops parents before it drops any of their children.
  */
 export function planPrune(c: Classification, opts: { maxRemovals: number }): PrunePlan {
+  const p = planPruneDirs(c, opts);
+  return { remove: p.remove.map((d) => d.path), skipped: p.skipped };
+}
+
+/** planPrune, giving the planned dirs' decisions (pod UID, container id) instead of their paths. */
+export function planPruneDirs(c: Classification, opts: { maxRemovals: number }): { remove: DirDecision[]; skipped: PruneSkip[] } {
   const skipped: PruneSkip[] = [];
   if (!c.runtime_ok) return { remove: [], skipped: [{ path: '*', reason: `runtime state unknown, nothing is pruned: ${c.runtime_error}` }] };
   // deepest first; within a depth the listing order (no string sort: 100,000 long paths share long prefixes)
@@ -414,7 +490,7 @@ export function planPrune(c: Classification, opts: { maxRemovals: number }): Pru
   const candidates: DirDecision[] = [];
   for (let i = byDepth.length - 1; i >= 0; i--) for (const d of byDepth[i] ?? []) candidates.push(d);
   const cap = Math.max(0, Math.floor(opts.maxRemovals));
-  const remove = candidates.slice(0, cap).map((d) => d.path);
+  const remove = candidates.length > cap ? candidates.slice(0, cap) : candidates;
   for (const d of candidates.slice(cap)) skipped.push({ path: d.path, reason: `max_removals (${cap}) reached` });
   for (const l of c.leaked) {
     if (l.status === 'removable') continue;

@@ -299,26 +299,31 @@ function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs:
   const prefix = hpath === '/' ? '/' : `${hpath}/`;
   const first = dirs.length;
   expect(c, '@@dirs');
-  // MTIME PATH lines ('-' when the node could not stat)
-  while (!c.done && !c.peek()!.startsWith('@@')) {
-    const l = c.next();
+  // MTIME PATH lines ('-' when the node could not stat). find lists each dir once (the start points of a hierarchy
+  // do not overlap, and a hierarchy is visited once), so no lookup per line: at 100,000 dirs that is the hot path.
+  const lines = c.lines;
+  const pids = pruneMode ? null : NO_PIDS;
+  let i = c.i;
+  for (; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.charCodeAt(0) === 64 && l.charCodeAt(1) === 64) break; // '@@'
     const sp = l.indexOf(' ');
-    const t = l.slice(0, sp);
-    const p = l.slice(sp + 1);
-    if (sp < 0 || !(t === '-' || /^\d+(\.\d+)?$/.test(t)) || !p.startsWith(prefix)) {
+    const t = sp < 0 ? '' : l.slice(0, sp);
+    if (sp < 0 || !(t === '-' || MTIME.test(t)) || l.slice(sp + 1, sp + 1 + prefix.length) !== prefix) {
+      c.i = i + 1;
       c.fail(`expected 'MTIME ${prefix}...' in hierarchy ${name}, got ${JSON.stringify(l.slice(0, 120))}`);
     }
-    addDir(dirs, dirByPath, name, prefix, p, t === '-' ? null : Math.floor(Number(t)));
+    dirs.push({ hierarchy: name, path: l.slice(sp + 1), rel: l.slice(sp + 1 + prefix.length), mtime: t === '-' ? null : Math.floor(Number(t)), pids, populated: null });
   }
+  c.i = i;
   let h = c.next();
   if (h.startsWith('@@rc find-dirs ')) {
     if (h !== '@@rc find-dirs 0') warnings.push(`${name}: find (dirs) ${h.slice(5)} (dirs may have vanished while listing)`);
     h = c.next();
   }
   if (h === '@@procs unread') {
-    // a prune-mode report: the processes are unknown (null), never "none"
+    // a prune-mode report: the processes are unknown (null, set above), never "none"
     if (!pruneMode) c.fail(`'@@procs unread' in hierarchy ${name} of a report that is not '@@mode prune'`);
-    for (let i = first; i < dirs.length; i++) dirs[i]!.pids = null;
     h = c.next();
     if (h !== '@@end-hierarchy') c.fail(`expected '@@end-hierarchy' for ${name}, got ${JSON.stringify(h.slice(0, 80))}`);
     return;
@@ -326,6 +331,7 @@ function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs:
   if (pruneMode) c.fail(`expected '@@procs unread' in hierarchy ${name} of a prune-mode report, got ${JSON.stringify(h.slice(0, 80))}`);
   if (h !== '@@procs') c.fail(`expected '@@procs' in hierarchy ${name}, got ${JSON.stringify(h.slice(0, 80))}`);
   // PATH/cgroup.procs:PID and PATH/cgroup.events:populated N
+  for (let k = first; k < dirs.length; k++) dirByPath.set(dirs[k]!.path, dirs[k]!);
   while (!c.done && !c.peek()!.startsWith('@@')) {
     const l = c.next();
     const colon = l.lastIndexOf(':');
@@ -341,7 +347,8 @@ function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs:
     const d = dirByPath.get(dpath) ?? addDir(dirs, dirByPath, name, prefix, dpath, null);
     if (base === 'cgroup.procs') {
       if (!/^\d+$/.test(val)) c.fail(`expected a pid, got ${JSON.stringify(val)}`);
-      (d.pids ??= []).push(Number(val));
+      if (d.pids === null || d.pids === NO_PIDS) d.pids = [Number(val)];
+      else d.pids.push(Number(val));
     } else {
       const pm = /^populated ([01])$/.exec(val);
       if (!pm) c.fail(`expected 'populated 0|1', got ${JSON.stringify(val)}`);
@@ -357,10 +364,14 @@ function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs:
   if (h !== '@@end-hierarchy') c.fail(`expected '@@end-hierarchy' for ${name}, got ${JSON.stringify(h.slice(0, 80))}`);
 }
 
+const MTIME = /^\d+(\.\d+)?$/;
+/** The pids of a dir whose cgroup.procs was read and is empty, shared (replaced, never pushed to, when a pid is read). */
+const NO_PIDS: number[] = Object.freeze([]) as unknown as number[];
+
 function addDir(dirs: CgroupDir[], byPath: Map<string, CgroupDir>, hierarchy: string, prefix: string, path: string, mtime: number | null): CgroupDir {
   const old = byPath.get(path);
   if (old) return old;
-  const d: CgroupDir = { hierarchy, path, rel: path.slice(prefix.length), mtime, pids: [], populated: null };
+  const d: CgroupDir = { hierarchy, path, rel: path.slice(prefix.length), mtime, pids: NO_PIDS, populated: null };
   dirs.push(d);
   byPath.set(path, d);
   return d;

@@ -15,8 +15,8 @@ import { z } from 'zod';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from './types.js';
 import { shQuote } from '../transport/types.js';
 import { loadScript, newMarker, shAssignments } from './common.js';
-import { classify, planPrune } from '../cgroup/index.js';
-import type { BusyCgroup, Classification, LeakedCgroup, PrunePlan, PruneSkip } from '../cgroup/index.js';
+import { classify, planPruneDirs } from '../cgroup/index.js';
+import type { BusyCgroup, Classification, PrunePlan, PruneSkip } from '../cgroup/index.js';
 import { errorMessage } from '../errors.js';
 import { cgroupTargetShape, classificationFields, collectNode, firstLine, ms, parseDuration, resolveTargets, roundMs } from './cgroup_scan.js';
 
@@ -247,7 +247,7 @@ const REFUSALS: Record<string, string> = {
 };
 
 /** One stdin line for cgroup_prune.sh: `<g|l> <k|-> <uid|-> <cid|-> <path>`. */
-export function planLine(l: LeakedCgroup | undefined, path: string, livePods: Set<string>, kill: boolean): string {
+export function planLine(l: { pod_uid: string | null; container_id: string | null } | undefined, path: string, livePods: Set<string>, kill: boolean): string {
   const uid = l?.pod_uid ?? null;
   // A pod the plan calls gone gets its UID and kubelet dir re-checked; under a live pod only the container id.
   const gone = uid !== null && !livePods.has(uid);
@@ -304,17 +304,17 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
       const t1 = performance.now();
       // 2. plan. Every planned dir is a confirmed orphan: with kill_stragglers, the script may kill the processes it
       // finds in one the kernel refused (never D state, never crio).
-      const plan: PrunePlan = planPrune(c, { maxRemovals: p.max_removals });
-      const byPath = new Map(c.leaked.map((l) => [l.path, l]));
+      const planned = planPruneDirs(c, { maxRemovals: p.max_removals });
+      const plan: PrunePlan = { remove: planned.remove.map((d) => d.path), skipped: planned.skipped };
       const live = new Set(c.live_pods);
       const lines: string[] = [];
       const refused: PruneSkip[] = [];
-      for (const path of plan.remove) {
-        if (!SAFE_PATH.test(path)) {
-          refused.push({ path, reason: 'unexpected characters in the path' });
+      for (const d of planned.remove) {
+        if (!SAFE_PATH.test(d.path)) {
+          refused.push({ path: d.path, reason: 'unexpected characters in the path' });
           continue;
         }
-        lines.push(planLine(byPath.get(path), path, live, p.kill_stragglers));
+        lines.push(planLine(d, d.path, live, p.kill_stragglers));
       }
       const t2 = performance.now();
       const timings: PruneTimings = {

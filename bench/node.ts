@@ -12,9 +12,14 @@
  *     each), run on --loop cgroups and extrapolated linearly to N (said so in the output);
  * then counts the processes our scan and prune start on the node for N/10 and for N cgroups (strace -f execve;
  * without strace, the kernel's fork counter in /proc/stat, which counts the whole machine).
+ * Each of our runs prints where its time went (the module's `timings`: the remote script's parts as the node
+ * measured them, and parse / classify / plan here). First, in a fresh process: the pure core alone (parse +
+ * classify + plan of a prune-mode report) at 4 x N dirs. And the scan once more with the kubelet CPU sample on
+ * (a process named kubelet is started for it), to show the sample overlapping the work.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,7 +29,8 @@ import { LocalTransport } from '../src/transport/local.js';
 import { shQuote, type ExecOptions, type ExecResult, type Transport } from '../src/transport/types.js';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from '../src/modules/types.js';
 import { cgroupScanModule } from '../src/modules/cgroup_scan.js';
-import { cgroupPruneModule } from '../src/modules/cgroup_prune.js';
+import { cgroupPruneModule, planLine } from '../src/modules/cgroup_prune.js';
+import { classify, parseCollectOutput, planPruneDirs } from '../src/cgroup/index.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -126,6 +132,88 @@ function hasStrace(): boolean {
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+/** "name 120 ms, other 30 ms" from a timings record (zero parts left out). */
+function parts(r: unknown): string {
+  if (!r || typeof r !== 'object') return '';
+  return Object.entries(r as Record<string, number>)
+    .filter(([, v]) => typeof v === 'number' && v > 0)
+    .map(([k, v]) => `${k} ${v} ms`)
+    .join(', ');
+}
+
+/** Where a scan's / prune's time went, from the module result's `timings`. */
+function phaseLines(r: ModuleResult): string[] {
+  const t = r.timings as Record<string, unknown> | undefined;
+  if (!t) return [];
+  if ('act_ms' in t) {
+    return [
+      `collect ${t.collect_ms} ms (on the node: ${parts(t.collect_node_ms)}); parse ${t.parse_ms} ms, classify ${t.classify_ms} ms, plan ${t.plan_ms} ms`,
+      `re-check and act ${t.act_ms} ms (on the node: ${parts(t.act_node_ms)})`,
+    ];
+  }
+  return [`collect ${t.collect_ms} ms (on the node: ${parts(t.node_ms)}); parse ${t.parse_ms} ms, classify ${t.classify_ms} ms`];
+}
+
+/**
+ * The pure core alone at `perHierarchy` x 4 dirs: a prune-mode report as cgroup_collect.sh prints it (systemd names,
+ * every pod gone), parsed, classified and planned (with the stdin lines for the script), timed once, cold.
+ */
+function coreCost(perHierarchy: number): string {
+  const hex = (x: string) => createHash('sha256').update(x).digest('hex');
+  const now = Math.floor(Date.now() / 1000);
+  const out = ['@@nodesweep-collect 1', '@@mode prune', `@@now ${now}`, '@@root /sys/fs/cgroup', '@@fstype 1021994 tmpfs', '@@dirlister printf'];
+  const pods = Math.floor((perHierarchy - 3) / 4);
+  const meta = Array.from({ length: pods }, (_, i) => {
+    const h = hex(`pod${i}`);
+    return { u: `${h.slice(0, 8)}_${h.slice(8, 12)}_${h.slice(12, 16)}_${h.slice(16, 20)}_${h.slice(20, 32)}`, sb: hex(`sb${i}`), c: hex(`c${i}`), q: i % 2 ? 'burstable' : 'besteffort' };
+  });
+  for (const h of CONTROLLERS) {
+    const b = `/sys/fs/cgroup/${h}/nodesweep-test-0123456789`;
+    const t = `${now - 3600}.1234567890`;
+    out.push(`@@hierarchy ${h === 'unified' ? 'v2' : 'v1'} ${h} ${b}`, '@@dirs 1', `${t} ${b}/kubepods.slice`);
+    for (const q of ['burstable', 'besteffort']) {
+      out.push(`${t} ${b}/kubepods.slice/kubepods-${q}.slice`);
+      for (const m of meta) {
+        if (m.q !== q) continue;
+        const pod = `${b}/kubepods.slice/kubepods-${q}.slice/kubepods-${q}-pod${m.u}.slice`;
+        out.push(`${t} ${pod}`, `${t} ${pod}/crio-${m.sb}`, `${t} ${pod}/crio-${m.c}.scope`, `${t} ${pod}/crio-conmon-${m.c}.scope`);
+      }
+    }
+    out.push('@@rc find-dirs 0', '@@procs unread', '@@end-hierarchy');
+  }
+  out.push('@@proc-stat', '@@proc-cmdline', '@@end-procs');
+  out.push('@@cmd crictl-pods 0', '@@stdout', '|{"items": []}', '', '@@stderr', '', '@@endcmd', '@@cmd crictl-ps 0', '@@stdout', '|{"containers": []}', '', '@@stderr', '', '@@endcmd');
+  out.push('@@kubelet-pods ok /var/lib/kubelet/pods', '@@end-kubelet-pods', '@@end nodesweep-collect', '');
+  const report = out.join('\n');
+  const t0 = performance.now();
+  const node = parseCollectOutput(report);
+  const t1 = performance.now();
+  const c = classify(node, { minAgeS: 300, unreadProcs: 'kernel-guard' });
+  const t2 = performance.now();
+  const plan = planPruneDirs(c, { maxRemovals: 10_000_000 });
+  const live = new Set(c.live_pods);
+  const stdin = plan.remove.map((d) => planLine(d, d.path, live, false)).join('\n');
+  const t3 = performance.now();
+  if (plan.remove.length !== node.dirs.length - 3 * CONTROLLERS.length) throw new Error(`core: planned ${plan.remove.length} of ${node.dirs.length}`);
+  return (
+    `pure core, cold, ${node.dirs.length} dirs (${CONTROLLERS.length} x ${perHierarchy}, a ${(report.length / 1e6).toFixed(1)} MB report): ` +
+    `parse ${(t1 - t0).toFixed(0)} ms, classify ${(t2 - t1).toFixed(0)} ms, plan + script input ${(t3 - t2).toFixed(0)} ms (${(stdin.length / 1e6).toFixed(1)} MB): ` +
+    `${fmtS(t3 - t0)} (aim well under 0.5 s)`
+  );
+}
+
+/** A process named kubelet (a copy of sleep), so the scan's CPU sample has something to sample. */
+function fakeKubelet(dir: string): { stop: () => void } {
+  const bin = join(dir, 'kubelet');
+  copyFileSync('/bin/sleep', bin);
+  const child = spawn(bin, ['600'], { stdio: 'ignore' });
+  return {
+    stop: () => {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const skip = cgroupSkipReason();
   if (skip) {
@@ -137,8 +225,10 @@ async function main(): Promise<void> {
   const local = new LocalTransport('bench');
   const rows: string[][] = [];
   const say = (s: string) => process.stderr.write(s + '\n');
+  const phases: string[] = [];
 
   if (ONLY !== 'procs') {
+    phases.push(coreCost(N));
     // --- our scan, then our prune, on one tree
     let t0 = performance.now();
     let node = leakyNode(N);
@@ -152,9 +242,22 @@ async function main(): Promise<void> {
       const s = await timeModule(scan, { cpu_sample: 0, min_age: '5m' }, ctxFor(local, node));
       if (s.r.status !== 'ok' || (s.r.counts as { total: number }).total !== leaked) throw new Error(`scan: ${s.r.status} ${s.r.msg}`);
       scanMs = s.ms;
+      phases.push(`scan ${fmtS(s.ms)}: ${phaseLines(s.r).join('; ')}`);
+      // the same scan with the kubelet CPU sample on (1 s): the sample runs alongside the work
+      const kdir = mkdtempSync(join(tmpdir(), 'nodesweep-bench-kubelet-'));
+      const kubelet = fakeKubelet(kdir);
+      try {
+        const sk = await timeModule(scan, { cpu_sample: 1, min_age: '5m' }, ctxFor(local, node));
+        const cores = (sk.r.health as { kubelet_cpu_cores: number | null } | undefined)?.kubelet_cpu_cores;
+        phases.push(`scan with the 1 s kubelet CPU sample ${fmtS(sk.ms)} (kubelet ${cores ?? '?'} cores): ${phaseLines(sk.r).join('; ')}`);
+      } finally {
+        kubelet.stop();
+        rmSync(kdir, { recursive: true, force: true });
+      }
       const p = await timeModule(prune, { min_age: '5m', max_removals: 1_000_000 }, ctxFor(local, node));
       if ((p.r.removed as string[]).length !== leaked) throw new Error(`prune removed ${(p.r.removed as string[]).length} of ${leaked}: ${p.r.msg}`);
       pruneMs = p.ms;
+      phases.push(`prune ${fmtS(p.ms)}: ${phaseLines(p.r).join('; ')}`);
     } finally {
       node.cleanup();
     }
@@ -192,6 +295,9 @@ async function main(): Promise<void> {
     console.log(`\nnodesweep bench:node: ${leaked} leaked cgroups in ${CONTROLLERS.length} hierarchies (${CONTROLLERS.join(', ')}), one fresh tree per measurement\n`);
     const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) console.log(`  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]}`.trimEnd());
+    console.log(`\nwhere the time went (ms; the node's parts from /proc/uptime, 10 ms resolution):`);
+    for (const l of phases) console.log(`  ${l}`);
+    console.log(`  bare listing ${fmtS(listMs)}, bare removal ${fmtS(bareMs)} (its listing included)`);
   }
 
   if (ONLY !== 'time') {

@@ -130,6 +130,7 @@ ns_v1_memory=''
 ns_v2_path=''
 
 # ns_hierarchy NAME REALPATH: one hierarchy, visited once. Forks: stat -f, find dirs, find procs (+grep, sed).
+# It ends with `@@phase listing CS` and `@@phase procs CS` (the parser adds them up over the hierarchies).
 ns_hierarchy() {
   ns_name=$1
   ns_h=$2
@@ -163,9 +164,8 @@ ns_hierarchy() {
     printf '@@rc find-dirs %s\n' "$?"
   fi
   ns_clock ns_h1
-  ns_t_list=$((ns_t_list + ns_h1 - ns_h0))
   if [ "$NS_MODE" = prune ]; then
-    printf '@@procs unread\n@@end-hierarchy\n'
+    printf '@@procs unread\n@@end-hierarchy\n@@phase listing %s\n' "$((ns_h1 - ns_h0))"
     return 0
   fi
   printf '@@procs\n'
@@ -187,11 +187,21 @@ ns_hierarchy() {
     printf '@@rc find-procs %s\n' "$ns_rc"
   fi
   ns_clock ns_h2
-  ns_t_procs=$((ns_t_procs + ns_h2 - ns_h1))
-  printf '@@end-hierarchy\n'
+  printf '@@end-hierarchy\n@@phase listing %s\n@@phase procs %s\n' "$((ns_h1 - ns_h0))" "$((ns_h2 - ns_h1))"
 }
-ns_t_list=0
-ns_t_procs=0
+
+# ns_visit NAME REALPATH: each hierarchy is listed (and its processes read) by a background job of its own, all at
+# once: kernfs locks are per hierarchy, so on two cores the listing takes about half the time. The reports are
+# printed in the order the hierarchies were found. Without a temp dir, one after the other.
+ns_nh=0
+ns_visit() {
+  if [ -n "$ns_tmp" ]; then
+    ns_nh=$((ns_nh + 1))
+    ns_hierarchy "$1" "$2" > "$ns_tmp/h.$((10000 + ns_nh))" 2> /dev/null &
+  else
+    ns_hierarchy "$1" "$2"
+  fi
+}
 ns_phase start
 
 case $ns_roottype in
@@ -200,7 +210,7 @@ case $ns_roottype in
     if cd -P -- "$CGROUP_ROOT" 2>/dev/null; then
       ns_real=$PWD
       cd / || :
-      ns_hierarchy unified "$ns_real"
+      ns_visit unified "$ns_real"
     else
       printf '@@warn cannot enter %s\n' "$CGROUP_ROOT"
     fi
@@ -231,18 +241,31 @@ case $ns_roottype in
         cd / || :
         case $ns_seen in *"$ns_nl$ns_real$ns_nl"*) continue ;; esac
         ns_seen="$ns_seen$ns_real$ns_nl"
-        ns_hierarchy "$ns_n" "$ns_real"
+        ns_visit "$ns_n" "$ns_real"
       done
     done
     ;;
 esac
 
-printf '@@phase listing %s\n@@phase procs %s\n' "$ns_t_list" "$ns_t_procs"
-ns_clock ns_mark
+if [ "$ns_nh" -gt 0 ]; then
+  wait
+  cat "$ns_tmp"/h.1*
+  # what the jobs could not tell the parent: the memory hierarchy (v1) or the first v2 one (for the health facts),
+  # and the pids seen in the kubepods dirs
+  for ns_f in "$ns_tmp"/h.1*; do
+    IFS= read -r ns_l < "$ns_f" || continue
+    case $ns_l in
+      '@@hierarchy v1 memory '*) ns_v1_memory=${ns_l#'@@hierarchy v1 memory '} ;;
+      '@@hierarchy v2 '*) [ -n "$ns_v2_path" ] || { ns_l=${ns_l#'@@hierarchy v2 '}; ns_v2_path=${ns_l#* }; } ;;
+    esac
+  done
+  [ "$NS_MODE" = scan ] && ns_all_pids=$(sed -n 's/^.*\/cgroup\.procs:\([0-9][0-9]*\)$/\1/p' "$ns_tmp"/h.1*)
+fi
+ns_phase hierarchies
 
 # ---- processes found in kubepods dirs: state (/proc/PID/stat) and command line, one batched grep each
 ns_pids=''
-[ -n "$ns_all_pids" ] && ns_pids=$(printf '%s' "$ns_all_pids" | sort -un 2>/dev/null)
+[ -n "$ns_all_pids" ] && ns_pids=$(printf '%s\n' "$ns_all_pids" | sort -un 2>/dev/null)
 printf '@@proc-stat\n'
 if [ -n "$ns_pids" ]; then
   for ns_pid in $ns_pids; do printf '/proc/%s/stat\n' "$ns_pid"; done | xargs grep -H '' 2>/dev/null

@@ -115,6 +115,15 @@ ns_drop() { # ns_drop REASON GREP-ARGS...: refuse the lines that match, keep the
   mv "$T/next" "$T/cur"
 }
 cp "$T/in2" "$T/cur"
+# The ages (step 4) are read meanwhile, in the background, after the runtime re-check: the name checks are user
+# time, the stats kernel time, and there are two cores. The step waits for them; a dir whose age is not known by
+# then is never removed.
+now=$(date +%s)
+ns_stat_bg=''
+if stat -c '%Y %n' / > /dev/null 2>&1; then
+  sed 's/^[^ ]* [^ ]* [^ ]* [^ ]* //' "$T/in2" | xargs -s "$ns_xs" stat -c '%Y %n' > "$T/st.all" 2> /dev/null &
+  ns_stat_bg=$!
+fi
 ns_keep bad-path -E '^[gl] [k-] [^ ]+ [^ ]+ /[A-Za-z0-9_.,:@/-]+$'
 ns_drop bad-path -E '//|/\.\.?(/|$)'
 printf '%s\n' "$NS_BASES" | sed -n 's|^\(/.*[^/]\)$| \1/kubepods.slice/\n \1/kubepods/\n \1/pids/kubepods.slice/\n \1/pids/kubepods/|p' > "$T/scope"
@@ -136,7 +145,6 @@ sed -n 's/^[gl] k [^ ]* [^ ]* //p' "$T/cur" > "$T/kill"
 # when children change. GNU/busybox stat: one `stat -c '%Y %n'` per batch (in the list's order) and an ERE for
 # "MTIME <= now - min_age - 1" (whole seconds, so strictly older than min_age); else POSIX find -newer a stamped file.
 ns_phase recheck
-now=$(date +%s)
 say now "$now"
 : > "$T/rm"
 : > "$T/young"
@@ -159,8 +167,15 @@ ns_le_re() {
   done
 }
 if [ -s "$T/list" ]; then
-  if stat -c '%Y %n' / > /dev/null 2>&1; then
-    xargs -s "$ns_xs" stat -c '%Y %n' < "$T/list" > "$T/st" 2> /dev/null
+  if [ -n "$ns_stat_bg" ]; then
+    wait "$ns_stat_bg"
+    # the background stats cover every path the runtime did not refuse; if a name check refused some, stat the
+    # rest again (the list keeps in2's order, so equal counts mean equal lists)
+    if [ "$(wc -l < "$T/list")" -eq "$(wc -l < "$T/in2")" ]; then
+      mv "$T/st.all" "$T/st"
+    else
+      xargs -s "$ns_xs" stat -c '%Y %n' < "$T/list" > "$T/st" 2> /dev/null
+    fi
     if [ "$NS_MIN_AGE_S" -le 0 ]; then
       sed 's/^[^ ]* //' "$T/st" > "$T/rm"
     else
@@ -185,6 +200,7 @@ if [ -s "$T/list" ]; then
     sort "$T/list" | comm -23 - "$T/seen" | sed "s|^|$NS_MARK vanished |"
   fi
 fi
+[ -n "$ns_stat_bg" ] && wait "$ns_stat_bg" 2> /dev/null # (nothing to check: still never leave it running)
 ns_phase age
 
 if [ "$NS_CHECK" = 1 ]; then

@@ -1,5 +1,5 @@
 /**
- * npm run bench:node -- [--cgroups 20000] [--loop 2000] [--only time|procs]
+ * npm run bench:node -- [--cgroups 20000] [--loop 2000] [--runs 3] [--only time|procs]
  *
  * Builds simulated nodes in this machine's real cgroup hierarchies (test/cgroup/node-builder.ts; needs root)
  * with N leaked cgroups across four hierarchies (memory, pids, cpu,cpuacct, unified: pods gone, each leaving
@@ -20,7 +20,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import winston from 'winston';
@@ -40,6 +40,7 @@ function arg(name: string, dflt: string): string {
 const N = Number(arg('cgroups', '20000'));
 const LOOP_N = Number(arg('loop', '2000'));
 const ONLY = arg('only', '');
+const RUNS = Math.max(1, Number(arg('runs', '3')));
 const CONTROLLERS = ['memory', 'pids', 'cpu,cpuacct', 'unified'];
 const DIRS_PER_POD = 4; // pod slice, sandbox, container scope, conmon scope
 
@@ -229,75 +230,90 @@ async function main(): Promise<void> {
 
   if (ONLY !== 'procs') {
     phases.push(coreCost(N));
-    // --- our scan, then our prune, on one tree
-    let t0 = performance.now();
-    let node = leakyNode(N);
-    const leaked = leakedCount(node);
-    say(`built a node with ${leaked} leaked cgroups in ${fmtS(performance.now() - t0)} (${CONTROLLERS.join(', ')})`);
-    let scanMs: number;
-    let pruneMs: number;
-    let listMs: number;
-    let bareMs: number;
-    try {
-      const s = await timeModule(scan, { cpu_sample: 0, min_age: '5m' }, ctxFor(local, node));
-      if (s.r.status !== 'ok' || (s.r.counts as { total: number }).total !== leaked) throw new Error(`scan: ${s.r.status} ${s.r.msg}`);
-      scanMs = s.ms;
-      phases.push(`scan ${fmtS(s.ms)}: ${phaseLines(s.r).join('; ')}`);
-      // the same scan with the kubelet CPU sample on (1 s): the sample runs alongside the work
-      const kdir = mkdtempSync(join(tmpdir(), 'nodesweep-bench-kubelet-'));
-      const kubelet = fakeKubelet(kdir);
+    // Every measurement gets a fresh tree (a scan reads every cgroup.procs, and on v1 that leaves the kernel pid
+    // lists to drop later: a prune of a just-scanned tree would pay for the scan), and a quiet second after the
+    // build and after the cleanup (the kernel frees removed cgroups in the background). RUNS rounds, medians.
+    const fresh = async <T>(n: number, fn: (node: BuiltNode) => Promise<T> | T): Promise<T> => {
+      const node = leakyNode(n);
+      spawnSync('sleep', ['1']);
       try {
-        const sk = await timeModule(scan, { cpu_sample: 1, min_age: '5m' }, ctxFor(local, node));
-        const cores = (sk.r.health as { kubelet_cpu_cores: number | null } | undefined)?.kubelet_cpu_cores;
-        phases.push(`scan with the 1 s kubelet CPU sample ${fmtS(sk.ms)} (kubelet ${cores ?? '?'} cores): ${phaseLines(sk.r).join('; ')}`);
+        return await fn(node);
       } finally {
-        kubelet.stop();
-        rmSync(kdir, { recursive: true, force: true });
+        node.cleanup();
+        spawnSync('sleep', ['1']);
       }
-      const p = await timeModule(prune, { min_age: '5m', max_removals: 1_000_000 }, ctxFor(local, node));
-      if ((p.r.removed as string[]).length !== leaked) throw new Error(`prune removed ${(p.r.removed as string[]).length} of ${leaked}: ${p.r.msg}`);
-      pruneMs = p.ms;
-      phases.push(`prune ${fmtS(p.ms)}: ${phaseLines(p.r).join('; ')}`);
-    } finally {
-      node.cleanup();
+    };
+    const leaked = Math.max(1, Math.round(N / (DIRS_PER_POD * CONTROLLERS.length))) * DIRS_PER_POD * CONTROLLERS.length;
+    const m = { scan: [] as number[], prune: [] as number[], list: [] as number[], bare: [] as number[], loop: [] as number[] };
+    const last: { scan?: ModuleResult; sample?: [number, ModuleResult]; prune?: ModuleResult } = {};
+    let loopLeaked = 0;
+    for (let run = 1; run <= RUNS; run++) {
+      say(`round ${run} of ${RUNS}`);
+      await fresh(N, async (node) => {
+        const s = await timeModule(scan, { cpu_sample: 0, min_age: '5m' }, ctxFor(local, node));
+        if (s.r.status !== 'ok' || (s.r.counts as { total: number }).total !== leaked) throw new Error(`scan: ${s.r.status} ${s.r.msg}`);
+        m.scan.push(s.ms);
+        last.scan = s.r;
+        if (run === 1) {
+          // the same scan with the kubelet CPU sample on (1 s): the sample runs alongside the work
+          const kdir = mkdtempSync(join(tmpdir(), 'nodesweep-bench-kubelet-'));
+          const kubelet = fakeKubelet(kdir);
+          try {
+            const sk = await timeModule(scan, { cpu_sample: 1, min_age: '5m' }, ctxFor(local, node));
+            last.sample = [sk.ms, sk.r];
+          } finally {
+            kubelet.stop();
+            rmSync(kdir, { recursive: true, force: true });
+          }
+        }
+      });
+      await fresh(N, async (node) => {
+        const p = await timeModule(prune, { min_age: '5m', max_removals: 1_000_000 }, ctxFor(local, node));
+        if ((p.r.removed as string[]).length !== leaked) throw new Error(`prune removed ${(p.r.removed as string[]).length} of ${leaked}: ${p.r.msg}`);
+        m.prune.push(p.ms);
+        last.prune = p.r;
+      });
+      // the bare kernel cost on identical trees
+      await fresh(N, (node) => m.list.push(timeSh(`find ${realPaths(node)} -type d > /dev/null`)));
+      await fresh(N, (node) => {
+        m.bare.push(timeSh(`find ${realPaths(node)} -mindepth 3 -depth -type d -exec rmdir {} +`, true));
+        const left = node.allDirs().filter((d) => existsSync(d) && !node.pods.some((p) => p.live === 'runtime' && (p.dirs.includes(d) || p.containers.some((c) => c.dirs.includes(d)))));
+        if (left.length) say(`note: the bare removal left ${left.length} dirs`);
+      });
+      // the community-style loop, on LOOP_N cgroups, extrapolated to N
+      await fresh(LOOP_N, (node) => {
+        loopLeaked = leakedCount(node);
+        m.loop.push(
+          timeSh(`for d in $(find ${realPaths(node)} -mindepth 3 -depth -type d); do if [ -z "$(cat "$d/cgroup.procs")" ]; then rmdir "$d"; fi; done`, true),
+        );
+      });
     }
-    // --- the bare kernel cost on an identical tree
-    t0 = performance.now();
-    node = leakyNode(N);
-    say(`rebuilt in ${fmtS(performance.now() - t0)}`);
-    try {
-      listMs = timeSh(`find ${realPaths(node)} -type d > /dev/null`);
-      bareMs = timeSh(`find ${realPaths(node)} -mindepth 3 -depth -type d -exec rmdir {} +`, true);
-      const left = node.allDirs().filter((d) => existsSync(d) && !node.pods.some((p) => p.live === 'runtime' && (p.dirs.includes(d) || p.containers.some((c) => c.dirs.includes(d)))));
-      if (left.length) say(`note: the bare removal left ${left.length} dirs`);
-    } finally {
-      node.cleanup();
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const scanMs = med(m.scan);
+    const pruneMs = med(m.prune);
+    const listMs = med(m.list);
+    const bareMs = med(m.bare);
+    const loopMs = med(m.loop);
+    const all = (xs: number[]) => (xs.length > 1 ? ` (runs: ${xs.map((x) => (x / 1000).toFixed(2)).join(', ')})` : '');
+    phases.push(`scan ${fmtS(scanMs)}${all(m.scan)}; last run: ${phaseLines(last.scan!).join('; ')}`);
+    if (last.sample) {
+      const cores = (last.sample[1].health as { kubelet_cpu_cores: number | null } | undefined)?.kubelet_cpu_cores;
+      phases.push(`scan with the 1 s kubelet CPU sample ${fmtS(last.sample[0])} (a sleeping stand-in named kubelet: ${cores ?? '?'} cores): ${phaseLines(last.sample[1]).join('; ')}`);
     }
-    // --- the community-style loop, on LOOP_N cgroups, extrapolated to N
-    node = leakyNode(LOOP_N);
-    const loopLeaked = leakedCount(node);
-    let loopMs: number;
-    try {
-      loopMs = timeSh(
-        `for d in $(find ${realPaths(node)} -mindepth 3 -depth -type d); do ` +
-          `if [ -z "$(cat "$d/cgroup.procs")" ]; then rmdir "$d"; fi; done`,
-        true,
-      );
-    } finally {
-      node.cleanup();
-    }
+    phases.push(`prune ${fmtS(pruneMs)}${all(m.prune)}; last run: ${phaseLines(last.prune!).join('; ')}`);
+    phases.push(`bare listing ${fmtS(listMs)}${all(m.list)}; bare removal ${fmtS(bareMs)}${all(m.bare)} (its own listing included)`);
+    phases.push(`per-cgroup loop on ${loopLeaked} cgroups ${fmtS(loopMs)}${all(m.loop)}`);
     const loopAtN = (loopMs * leaked) / loopLeaked;
     rows.push(['prune (ours: collect + classify + re-check + rmdir)', fmtS(pruneMs), `${(pruneMs / bareMs).toFixed(2)}x bare removal (aim <= 1.5x)`, `${(loopAtN / pruneMs).toFixed(1)}x faster than the loop (aim >= 20x)`]);
     rows.push(['bare removal: find -mindepth 3 -depth -exec rmdir {} +', fmtS(bareMs), '1.00x', '']);
     rows.push(['scan (ours: collect + classify, no CPU sample)', fmtS(scanMs), `${(scanMs / listMs).toFixed(2)}x bare listing (aim <= 2x)`, `${(loopAtN / scanMs).toFixed(1)}x faster than the loop (aim >= 20x)`]);
     rows.push(['bare listing: find -type d', fmtS(listMs), '1.00x', '']);
     rows.push([`per-cgroup loop (cat cgroup.procs, rmdir), ${loopLeaked} cgroups`, fmtS(loopMs), `extrapolated to ${leaked}: ${fmtS(loopAtN)}`, '']);
-    console.log(`\nnodesweep bench:node: ${leaked} leaked cgroups in ${CONTROLLERS.length} hierarchies (${CONTROLLERS.join(', ')}), one fresh tree per measurement\n`);
+    console.log(`\nnodesweep bench:node: ${leaked} leaked cgroups in ${CONTROLLERS.length} hierarchies (${CONTROLLERS.join(', ')}), one fresh tree per measurement, median of ${RUNS} runs, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}\n`);
     const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) console.log(`  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]}`.trimEnd());
     console.log(`\nwhere the time went (ms; the node's parts from /proc/uptime, 10 ms resolution):`);
     for (const l of phases) console.log(`  ${l}`);
-    console.log(`  bare listing ${fmtS(listMs)}, bare removal ${fmtS(bareMs)} (its listing included)`);
   }
 
   if (ONLY !== 'time') {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { collectParams, parseCollectOutput } from '../../src/cgroup/collect-parse.js';
 import { classify } from '../../src/cgroup/classify.js';
-import { CollectParseError } from '../../src/cgroup/types.js';
+import { ClassifyError, CollectParseError } from '../../src/cgroup/types.js';
 
 const RECORDED = readFileSync(new URL('../fixtures/cgroup/hybrid-recorded.txt', import.meta.url), 'utf8');
 const A = '3f1c2a4e-7b7d-4c55-9a51-0c1e2d3f4a5b';
@@ -185,6 +185,39 @@ describe('parseCollectOutput: details', () => {
     assert.deepEqual([none.crio_drop_infra_ctr, none.crio_conmon_cgroup, none.crio_cgroup_manager], [null, null, null]);
   });
 
+  // a prune-mode report: no processes read, no health
+  const pruneReport = (procs = '@@procs unread\n') =>
+    `@@nodesweep-collect 1\n@@mode prune\n@@phase start 2\n@@now 100\n@@root /r\n@@fstype 63677270 cgroup2fs\n@@dirlister printf\n` +
+    `@@hierarchy v2 unified /r\n@@dirs 1\n9.5 /r/kubepods.slice\n9.5 /r/kubepods.slice/kubepods-podp1.slice\n@@rc find-dirs 0\n${procs}@@end-hierarchy\n` +
+    `@@phase listing 31\n@@phase listing 10\n@@phase hierarchies 35\n@@proc-stat\n@@proc-cmdline\n@@end-procs\n${tail}`;
+
+  test('prune mode: the processes are unknown (null), never "none"; phases summed', () => {
+    const n = parseCollectOutput(pruneReport());
+    assert.equal(n.collectMode, 'prune');
+    assert.deepEqual(n.dirs.map((d) => d.pids), [null, null]);
+    assert.deepEqual(n.phasesMs, { start: 20, listing: 410, hierarchies: 350 });
+  });
+
+  test('prune mode is all or nothing: read processes in a prune report, or unread ones in a scan report, are refused', () => {
+    assert.throws(() => parseCollectOutput(pruneReport('@@procs\n@@rc find-procs 1\n')), /expected '@@procs unread' in hierarchy unified of a prune-mode report/);
+    assert.throws(() => parseCollectOutput(hier('').replace('@@procs\n', '@@procs unread\n').replace('@@rc find-procs 0\n', '')), /'@@procs unread' in hierarchy unified of a report that is not '@@mode prune'/);
+    assert.throws(() => parseCollectOutput(pruneReport().replace('@@mode prune', '@@mode fast')), /expected '@@mode scan\|prune'/);
+    assert.throws(() => parseCollectOutput(pruneReport().replace('@@phase start 2', '@@phase start soon')), /expected '@@phase NAME CENTISECONDS'/);
+  });
+
+  test('a scan refuses to classify unread processes; the prune classifies them for the kernel to guard', () => {
+    const n = parseCollectOutput(pruneReport());
+    assert.throws(() => classify(n, { minAgeS: 0 }), (e: unknown) => e instanceof ClassifyError && /not read .*cannot tell empty from busy/.test((e as Error).message));
+    assert.throws(() => classify(n, { minAgeS: 0, unreadProcs: 'refuse' }), ClassifyError);
+    const k = parseCollectOutput(pruneReport().replace('@@kubelet-pods unreadable /k/pods', '@@kubelet-pods ok /k/pods'));
+    const c = classify(k, { minAgeS: 0, unreadProcs: 'kernel-guard' });
+    assert.equal(c.procs_read, false);
+    assert.deepEqual(c.leaked.map((l) => [l.kind, l.status, l.populated, l.pids]), [['pod', 'removable', null, []]]);
+    // a scan report: procs read, populated known
+    const s = classify(parseCollectOutput(hier('')), { minAgeS: 0 });
+    assert.equal(s.procs_read, true);
+  });
+
   test('collectParams: the script variables', () => {
     assert.deepEqual(collectParams({ cgroupRoot: '/sys/fs/cgroup', kubeletRoot: '/var/lib/kubelet', crictl: 'crictl', since: 1700000000.7 }), {
       CGROUP_ROOT: '/sys/fs/cgroup',
@@ -197,5 +230,11 @@ describe('parseCollectOutput: details', () => {
       JOURNALCTL: 'journalctl',
       CRIO_CONFIG: '/etc/crio',
     });
+    const prune = collectParams({ cgroupRoot: '/c', kubeletRoot: '/k', crictl: 'crictl', mode: 'prune', sampleS: 0 });
+    assert.equal(prune.NS_MODE, 'prune');
+    assert.equal(prune.SAMPLE_S, '0');
+    // the script counts in centiseconds: a plain decimal with at most two places
+    const sample = (sampleS: number) => collectParams({ cgroupRoot: '/c', kubeletRoot: '/k', crictl: 'c', sampleS }).SAMPLE_S;
+    assert.deepEqual([sample(0.5), sample(2.25), sample(1e-7), sample(60), sample(0.125)], ['0.5', '2.25', '0', '60', '0.13']);
   });
 });

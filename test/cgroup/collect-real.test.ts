@@ -324,6 +324,54 @@ describe('cgroup_collect.sh on real cgroups', { skip: skipReason ?? false }, () 
     assert.ok(node.dirs.length > 0);
   });
 
+  test('prune mode: the same dirs and mtimes as a scan, no process read, no health facts, no journal', async () => {
+    const scanned = parseCollectOutput((await runCollect({ cgroupRoot: root, kubeletRoot, crictl })).stdout);
+    const r = await runCollect({ cgroupRoot: root, kubeletRoot, crictl, mode: 'prune', crio: join(root, '..', 'crio') });
+    assert.equal(r.rc, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /cgroup\.procs|cgroup\.events|@@proc-cgroups|@@cmd crio-version|@@journal|@@memory/);
+    const node = parseCollectOutput(r.stdout);
+    assert.equal(node.collectMode, 'prune');
+    assert.deepEqual(node.dirs.map((d) => `${d.path} ${d.mtime}`).sort(), scanned.dirs.map((d) => `${d.path} ${d.mtime}`).sort());
+    assert.ok(node.dirs.every((d) => d.pids === null && d.populated === null));
+    assert.deepEqual(node.procs, {});
+    assert.deepEqual([node.health.procCgroups, node.health.crioVersion, node.health.kubeletCpu], [[], null, null]);
+    assert.equal(node.crictlPods.rc, 0);
+    assert.ok(node.kubeletPods.ok);
+    assert.ok((node.phasesMs?.listing ?? -1) >= 0 && 'hierarchies' in node.phasesMs!, JSON.stringify(node.phasesMs));
+    // the scan refuses it, the prune classifies it: the held leak (G2) is planned, for the kernel's EBUSY to refuse
+    assert.throws(() => classify(node, { minAgeS: 600 }), /not read/);
+    const c = classify(node, { minAgeS: 600, unreadProcs: 'kernel-guard' });
+    assert.equal(c.busy.length, 0);
+    assert.ok(planPrune(c, { maxRemovals: 1000 }).remove.some((p) => p.includes(G2_C)));
+  });
+
+  test('the kubelet CPU sample runs alongside the work: the scan takes about the sample, not the sample plus the work', async () => {
+    const dir = made.tmp();
+    const kubelet = join(dir, 'kubelet');
+    writeFileSync(kubelet, readFileSync('/bin/sleep'));
+    chmodSync(kubelet, 0o755);
+    const child = spawn(kubelet, ['120'], { stdio: 'ignore' });
+    made.children.push(child);
+    // a crictl that takes 0.3 s per call: 0.6 s of work inside the 1 s sample
+    const slow = join(dir, 'crictl-slow');
+    writeFileSync(slow, `#!/bin/sh\nsleep 0.3\nexec ${shQuote(crictl)} "$@"\n`);
+    chmodSync(slow, 0o755);
+    const t0 = Date.now();
+    const r = await runCollect({ cgroupRoot: root, kubeletRoot, crictl: slow, sampleS: 1 });
+    const wall = Date.now() - t0;
+    const node = parseCollectOutput(r.stdout);
+    const cpu = node.health.kubeletCpu;
+    assert.ok(cpu, r.stdout.split('\n').filter((l) => l.startsWith('@@')).join('\n'));
+    assert.equal(cpu.pid, child.pid);
+    // the interval is the real one between the two samples: at least the asked second (it sleeps only the rest)
+    assert.ok(cpu.intervalS >= 0.99 && cpu.intervalS < 1.5, `interval ${cpu.intervalS}`);
+    // one after the other it would be >= 1.6 s
+    assert.ok(wall < 1450, `the scan took ${wall} ms with a 1 s sample and 0.6 s of crictl`);
+    assert.ok((node.phasesMs?.crictl ?? 0) >= 500, JSON.stringify(node.phasesMs));
+    const c = classify(node, { minAgeS: 600 });
+    assert.equal(c.health.kubelet_cpu_cores, 0);
+  });
+
   test('the script writes nothing: every cgroup dir and mtime is unchanged after a run', async () => {
     const snap = () => {
       const out: string[] = [];
@@ -337,6 +385,7 @@ describe('cgroup_collect.sh on real cgroups', { skip: skipReason ?? false }, () 
     };
     const before = snap();
     await runCollect({ cgroupRoot: root, kubeletRoot, crictl });
+    await runCollect({ cgroupRoot: root, kubeletRoot, crictl, mode: 'prune' });
     assert.equal(snap(), before);
     assert.equal(readFileSync(join(bases.memory!, `${sdPod('burstable', A)}/crio-${A_C}.scope/cgroup.procs`), 'utf8').trim(), String(livePid));
   });

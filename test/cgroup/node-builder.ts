@@ -13,7 +13,7 @@
  *   cri-o 1.24 created on v2 when asked.
  * Pods get their dirs in every hierarchy (systemd or cgroupfs names); processes are real `sleep`s moved in by
  * writing cgroup.procs; a "D" process is frozen with the v1 freezer (its state reads D); a "conmon" process is
- * a copy of sleep named conmon (so its comm is conmon, as crio's own processes are).
+ * a copy of sleep named conmon (so its comm is conmon, as crio's own processes are); a "crio" one a copy named crio.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -41,7 +41,7 @@ import { createCrictlStub, type CrictlStub, type Qos, type StubContainer, type S
 export type { Qos } from './crictl-stub.js';
 export const CGROUP_FS = '/sys/fs/cgroup';
 
-export type ProcessKind = 'sleep' | 'D' | 'conmon';
+export type ProcessKind = 'sleep' | 'D' | 'conmon' | 'crio';
 export type ContainerKind = 'container' | 'conmon' | 'sandbox';
 
 export interface ContainerSpec {
@@ -303,6 +303,9 @@ export function buildNode(spec: NodeSpec): BuiltNode {
     const conmonBin = join(tmp, 'bin', 'conmon');
     mkdirSync(join(tmp, 'bin'));
     copyFileSync('/bin/sleep', conmonBin);
+    // crio's own process holding a leaked cgroup (the story's case: only a crio restart frees it)
+    const crioBin = join(tmp, 'bin', 'crio');
+    copyFileSync('/bin/sleep', crioBin);
 
     const mk = (p: string) => {
       mkdirSync(p);
@@ -391,7 +394,7 @@ export function buildNode(spec: NodeSpec): BuiltNode {
 
     const pids: number[] = [];
     for (const t of procTargets) {
-      const bin = t.kind === 'conmon' ? conmonBin : 'sleep';
+      const bin = t.kind === 'conmon' ? conmonBin : t.kind === 'crio' ? crioBin : 'sleep';
       const child = spawn(bin, ['3600'], { stdio: 'ignore' });
       children.push(child);
       child.on('error', () => undefined);

@@ -6,7 +6,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildNode, cgroupSkipReason, crictlState, dirExists, expectations, procState, type BuiltNode, type NodeSpec, type PodSpec } from '../cgroup/node-builder.js';
 import { runModule } from './ctx.js';
-import { cgroupPruneModule, parsePruneOutput } from '../../src/modules/cgroup_prune.js';
+import { cgroupPruneModule, composeResult, parsePruneOutput, type PruneScriptReport } from '../../src/modules/cgroup_prune.js';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import type { Classification, PrunePlan } from '../../src/cgroup/index.js';
 import type { ModuleResult } from '../../src/modules/types.js';
 
 const skip = cgroupSkipReason();
@@ -132,6 +135,14 @@ describe('cgroup_prune on real cgroups', () => {
         assert.equal(r.reboot_required, false);
         assert.match(String(r.msg), new RegExp(`pid ${pid} \\(S\\) sleep 3600`));
         assert.ok(procState(pid), 'the process was not killed');
+        // the prune read no cgroup.procs before acting: the kernel refused the scope (EBUSY), and its pod slice
+        // because of it. The slice is blocked by its busy child, not busy itself; nothing else is busy.
+        const scopes = n.pods[0]!.containers[1]!.dirs;
+        assert.deepEqual(busy.map((b) => b.path).sort(), [...scopes].sort());
+        const blocked = r.blocked as Array<{ path: string; blocked_by: string }>;
+        assert.deepEqual(blocked.map((b) => b.path).sort(), [...n.pods[0]!.dirs].filter((d) => !d.includes('/pids/kubepods')).sort());
+        for (const b of blocked) assert.ok(scopes.includes(b.blocked_by), `${b.path} blocked by ${b.blocked_by}`);
+        assert.equal((r.counts as Record<string, number>).blocked, blocked.length);
       });
     }
   });
@@ -151,6 +162,40 @@ describe('cgroup_prune on real cgroups', () => {
         assertAllExist(n.pods[0]!.containers[0]!.dirs, 'the D-state leak');
       },
     );
+  });
+
+  test("crio's own process holds a leaked cgroup: restart_needed, never killed (even with kill_stragglers)", { skip }, async () => {
+    const pods: PodSpec[] = [
+      { qos: 'besteffort', live: 'gone', containers: [{ kind: 'sandbox', known: false, process: 'crio' }, { kind: 'container', known: false }] },
+      { qos: 'burstable', live: 'gone', containers: [{ kind: 'container', known: false }] },
+    ];
+    for (const mode of ['v1', 'v2'] as const) {
+      await withNode({ mode, driver: 'systemd', pods }, async (n) => {
+        const pid = n.pods[0]!.containers[0]!.pid!;
+        const r = await runPrune(n, { kill_stragglers: true });
+        assert.equal(r.status, 'failed', String(r.msg));
+        assert.equal(r.restart_needed, true);
+        assert.equal(r.reboot_required, false);
+        assert.deepEqual(r.killed, []);
+        assert.match(procState(pid)!, /^[SR]$/, 'crio was not killed');
+        const busy = r.busy as Array<{ path: string; status: string; pids: Array<{ pid: number; comm: string }> }>;
+        assert.ok(busy.length >= 1 && busy.every((b) => b.status === 'restart_needed' && b.pids.some((x) => x.pid === pid && x.comm === 'crio')), JSON.stringify(busy));
+        assert.match(String(r.msg), /restart crio/);
+        assertAllExist([...n.pods[0]!.containers[0]!.dirs, ...n.pods[0]!.dirs], 'the cgroups crio holds, and their pod slice');
+        assertNoneExist([...n.pods[1]!.dirs, ...n.pods[1]!.containers.flatMap((c) => c.dirs), ...n.pods[0]!.containers[1]!.dirs], 'the other leaks');
+      });
+    }
+  });
+
+  test('the result says where the time went (collect, classify, plan, act, and the parts on the node)', { skip }, async () => {
+    await withNode({ mode: 'v1', driver: 'systemd', pods: storyPods() }, async (n) => {
+      const r = await runPrune(n);
+      const t = r.timings as Record<string, unknown>;
+      for (const k of ['collect_ms', 'parse_ms', 'classify_ms', 'plan_ms', 'act_ms']) assert.equal(typeof t[k], 'number', k);
+      assert.ok((t.act_ms as number) > 0 && (t.collect_ms as number) > 0);
+      assert.ok('rmdir' in (t.act_node_ms as Record<string, number>) && 'age' in (t.act_node_ms as Record<string, number>), JSON.stringify(t));
+      assert.ok('listing' in (t.collect_node_ms as Record<string, number>), JSON.stringify(t));
+    });
   });
 
   test('kill_stragglers: orphan processes (even conmon) are killed, then their cgroups removed', { skip }, async () => {
@@ -327,9 +372,109 @@ describe('parsePruneOutput', () => {
     assert.deepEqual(r.holders, [{ dir: '/a/f/crio-x.scope', pid: 42 }]);
     assert.deepEqual(r.procs.get(42), { pid: 42, state: 'D', comm: 'my (odd) proc', cmdline: 'sleep 3600' });
   });
+  test('reads the holders of refused dirs: populated flags, dirs left below, phase times', () => {
+    const out = [
+      `${M} failed /a/p`,
+      `${M} populated /a/p 1`,
+      `${M} populated /a/p/c 0`,
+      `${M} left /a/p/c`,
+      `${M} phase rmdir 91`,
+      `${M} phase age 7`,
+      `${M} phase rmdir 9`,
+    ].join('\n');
+    const r = parsePruneOutput(out, M);
+    assert.deepEqual([...r.populated], [['/a/p', true], ['/a/p/c', false]]);
+    assert.deepEqual(r.left, ['/a/p/c']);
+    assert.deepEqual(r.phasesMs, { rmdir: 1000, age: 70 });
+  });
   test('runtime failure carries its reason', () => {
     const r = parsePruneOutput(`${M} runtime fail crictl pods failed: connection refused\n`, M);
     assert.equal(r.runtimeOk, false);
     assert.equal(r.runtimeError, 'crictl pods failed: connection refused');
   });
+});
+
+describe('composeResult: what the kernel refused (pure)', () => {
+  const M = '__NODESWEEP_t__';
+  const c = {
+    cgroup_mode: 'v1',
+    procs_read: false,
+    runtime_ok: true,
+    runtime_error: null,
+    leaked: [],
+    counts: { total: 6, by_kind: { pod: 0, container: 0, conmon: 0, sandbox: 0, nested: 0 }, by_hierarchy: {}, by_status: { removable: 6, too_young: 0, busy: 0, restart_needed: 0, reboot_required: 0, blocked: 0 }, bogus_pids_tree: 0 },
+    live_pods: [],
+    terminating_pods: [],
+    busy: [],
+    too_young: [],
+    restart_needed: [],
+    reboot_required: [],
+    unknown_names: [],
+    health: {} as Classification['health'],
+    warnings: [],
+    dirs: [],
+  } as Classification;
+  const plan: PrunePlan = { remove: ['/h/p1/s', '/h/p1', '/h/p2/s', '/h/p2', '/h/p3', '/h/p4', '/h/p5'], skipped: [] };
+  const cases: Array<{ name: string; lines: string[]; want: Record<string, unknown> }> = [
+    {
+      name: 'own pids: busy; its parent: blocked by it',
+      lines: ['failed /h/p1/s', 'failed /h/p1', 'holder /h/p1/s 42', 'stat 42 42 (sleep) S 1', 'left /h/p1/s'],
+      want: { busy: [['/h/p1/s', 'busy', [42]]], blocked: [['/h/p1', '/h/p1/s']], refused: [], vanished: [], status: 'failed', restart: false, reboot: false },
+    },
+    {
+      name: 'crio holds it: restart_needed; D state: reboot_required (wins)',
+      lines: ['failed /h/p1/s', 'holder /h/p1/s 7', 'stat 7 7 (crio) S 1', 'failed /h/p2/s', 'holder /h/p2/s 8', 'stat 8 8 (sleep) D 1'],
+      want: { busy: [['/h/p1/s', 'restart_needed', [7]], ['/h/p2/s', 'reboot_required', [8]]], blocked: [], refused: [], vanished: [], status: 'failed', restart: true, reboot: true },
+    },
+    {
+      name: 'a parent refused because a child it did not plan appeared (left), or a child too young: blocked',
+      lines: ['failed /h/p3', 'left /h/p3/new', 'too_young_mtime 99 /h/p4/young', 'failed /h/p4', 'now 100'],
+      want: { busy: [], blocked: [['/h/p3', '/h/p3/new'], ['/h/p4', '/h/p4/young']], refused: [], vanished: [], status: 'ok', restart: false, reboot: false },
+    },
+    {
+      name: 'v2 populated with no pid listed: busy with no pids; gone before the rmdir: vanished; anything else: refused with rmdir\'s reason',
+      lines: ['failed /h/p5', 'populated /h/p5 1', 'failed /h/p2', "rmerr rmdir: failed to remove '/h/p2': No such file or directory", 'failed /h/p3', "rmerr rmdir: failed to remove '/h/p3': Permission denied"],
+      want: { busy: [['/h/p5', 'busy', []]], blocked: [], refused: [['/h/p3', 'rmdir: Permission denied']], vanished: ['/h/p2'], status: 'failed', restart: false, reboot: false },
+    },
+  ];
+  for (const k of cases) {
+    test(k.name, () => {
+      const rep: PruneScriptReport = parsePruneOutput(['runtime ok', ...k.lines].map((l) => `${M} ${l}`).join('\n'), M);
+      const r = composeResult({}, c, plan, [], rep, { check: false });
+      const busy = (r.busy as Array<{ path: string; status: string; pids: Array<{ pid: number }> }>).map((b) => [b.path, b.status, b.pids.map((x) => x.pid)]);
+      assert.deepEqual(busy, k.want.busy);
+      assert.deepEqual((r.blocked as Array<{ path: string; blocked_by: string }>).map((b) => [b.path, b.blocked_by]), k.want.blocked);
+      assert.deepEqual((r.refused as Array<{ path: string; reason: string }>).map((b) => [b.path, b.reason]), k.want.refused);
+      assert.deepEqual(r.vanished, k.want.vanished);
+      assert.equal(r.status, k.want.status);
+      assert.equal(r.restart_needed, k.want.restart);
+      assert.equal(r.reboot_required, k.want.reboot);
+    });
+  }
+});
+
+describe('cgroup_prune.sh: the age test "MTIME <= T" as an ERE (ns_le_re)', () => {
+  const script = readFileSync(new URL('../../src/modules/scripts/cgroup_prune.sh', import.meta.url), 'utf8');
+  const fn = /^ns_le_re\(\) \{\n[\s\S]*?\n\}\n/m.exec(script)?.[0];
+  test('the function is there', () => assert.ok(fn));
+  const table: Array<[number, number[]]> = [
+    [0, [0, 1, 9, 10]],
+    [9, [0, 8, 9, 10, 99]],
+    [10, [0, 9, 10, 11, 100]],
+    [100, [0, 9, 99, 100, 101, 1000]],
+    [1799999999, [0, 999999999, 1799999998, 1799999999, 1800000000, 1700000000, 10000000000]],
+    [1800000000, [1799999999, 1800000000, 1800000001, 1799999990, 1900000000, 999999999]],
+    [1234567890, [1234567889, 1234567890, 1234567891, 1234567900, 1234560000, 1300000000]],
+  ];
+  for (const [t, nums] of table) {
+    test(`T = ${t}`, () => {
+      const r = spawnSync('sh', ['-c', `${fn}\nns_le_re ${t}\nprintf '%s\\n' "$ns_re"`], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const re = new RegExp(`^(${r.stdout.trim()}) `);
+      for (const n of nums) assert.equal(re.test(`${n} /p`), n <= t, `${n} <= ${t}: ${r.stdout.trim()}`);
+      // and grep -E agrees with the JS reading of the same ERE
+      const g = spawnSync('grep', ['-E', `^(${r.stdout.trim()}) `], { input: nums.map((n) => `${n} /p`).join('\n') + '\n', encoding: 'utf8' });
+      assert.deepEqual(g.stdout.split('\n').filter(Boolean), nums.filter((n) => n <= t).map((n) => `${n} /p`));
+    });
+  }
 });

@@ -172,6 +172,18 @@ describe('cgroup_prune on real cgroups', () => {
     for (const mode of ['v1', 'v2'] as const) {
       await withNode({ mode, driver: 'systemd', pods }, async (n) => {
         const pid = n.pods[0]!.containers[0]!.pid!;
+        const held = [...n.pods[0]!.containers[0]!.dirs, ...n.pods[0]!.dirs];
+        // check mode: no rmdir, so the script reads who holds what it would remove, and says the kernel would refuse it
+        const dry = await runPrune(n, { kill_stragglers: true }, true);
+        assert.equal(dry.status, 'failed', String(dry.msg));
+        assert.equal(dry.restart_needed, true);
+        assert.deepEqual(dry.removed, []);
+        assert.deepEqual(dry.killed, []);
+        const would = dry.would_remove as string[];
+        assert.ok(would.length > 0 && held.every((d) => !would.includes(d)), JSON.stringify(would));
+        assert.deepEqual([...would].sort(), expectations(n).removable.sort());
+        assert.deepEqual((dry.busy as Array<{ path: string }>).map((b) => b.path).sort(), [...n.pods[0]!.containers[0]!.dirs].sort());
+        assertAllExist(n.allDirs(), 'every dir (check mode)');
         const r = await runPrune(n, { kill_stragglers: true });
         assert.equal(r.status, 'failed', String(r.msg));
         assert.equal(r.restart_needed, true);

@@ -203,10 +203,6 @@ fi
 [ -n "$ns_stat_bg" ] && wait "$ns_stat_bg" 2> /dev/null # (nothing to check: still never leave it running)
 ns_phase age
 
-if [ "$NS_CHECK" = 1 ]; then
-  sed "s|^|$NS_MARK would_remove |" "$T/rm"
-  exit 0
-fi
 
 # ---- 5. rmdir, deepest first (the list's order), many paths per process; never rm -r. The kernel refuses a dir that
 # holds processes or still has children (EBUSY): the last guard. What rmdir refused is read from its messages
@@ -245,7 +241,30 @@ ns_holders() {
 
 : > "$T/failed"
 : > "$T/rmerr"
-if [ -s "$T/rm" ]; then
+: > "$T/holders"
+: > "$T/left"
+if [ "$NS_CHECK" = 1 ]; then
+  # Check mode removes nothing, so no EBUSY says what the kernel would refuse: read who holds the dirs it would
+  # remove (their own cgroup.procs, v2 cgroup.events), and call refused those, and the dirs above them in the list
+  # (a parent is refused while its child is there).
+  if [ -s "$T/rm" ]; then
+    { sed 's|$|/cgroup.procs|' "$T/rm"; sed 's|$|/cgroup.events|' "$T/rm"; } |
+      xargs -s "$ns_xs" grep -H -e '^[0-9]' -e '^populated 1' 2> /dev/null | sort -u > "$T/holders"
+    sed -n -e 's|^\(.*\)/cgroup\.procs:[0-9][0-9]*$|\1|p' -e 's|^\(.*\)/cgroup\.events:populated 1$|\1|p' "$T/holders" | sort -u > "$T/held"
+    if [ -s "$T/held" ]; then
+      cp "$T/held" "$T/up"
+      cp "$T/held" "$T/would-fail"
+      while [ -s "$T/up" ]; do
+        sed -n 's|/[^/]*$||; /./p' "$T/up" | sort -u > "$T/up2"
+        cat "$T/up2" >> "$T/would-fail"
+        mv "$T/up2" "$T/up"
+      done
+      grep -x -F -f "$T/would-fail" "$T/rm" > "$T/failed"
+    fi
+    ns_removed "$T/rm" | sed "s|^$NS_MARK removed |$NS_MARK would_remove |"
+  fi
+  ns_phase check
+elif [ -s "$T/rm" ]; then
   ns_rmdir "$T/rm"
   ns_removed "$T/rm"
   ns_phase rmdir
@@ -255,7 +274,7 @@ fi
 
 # ---- 6. kill_stragglers: only in dirs that passed every re-check and are confirmed orphans (k), only their own
 # processes, and not at all in a dir where one is in D state (no kill frees it: reboot) or is crio itself (restart)
-if [ "$NS_KILL" = 1 ] && [ -s "$T/kill" ] && [ -s "$T/holders" ]; then
+if [ "$NS_CHECK" != 1 ] && [ "$NS_KILL" = 1 ] && [ -s "$T/kill" ] && [ -s "$T/holders" ]; then
   grep -x -F -f "$T/still" "$T/kill" > "$T/kdirs"
   if [ -s "$T/kdirs" ]; then
     ns_kset="$ns_nl$(cat "$T/kdirs")$ns_nl"

@@ -44,11 +44,12 @@ trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 cat > "$T/in"
 
-# xargs batches as large as the kernel allows (half of ARG_MAX leaves room for the environment).
+# xargs batches as large as the kernel allows (128 KiB of ARG_MAX left for the environment): one stat and one rmdir
+# per ~2 MiB of paths (~10,000 cgroups).
 ns_argmax=$(getconf ARG_MAX 2>/dev/null) || ns_argmax=131072
 case $ns_argmax in '' | *[!0-9]*) ns_argmax=131072 ;; esac
-ns_xs=$((ns_argmax / 2))
-[ "$ns_xs" -gt 1048576 ] && ns_xs=1048576
+ns_xs=$((ns_argmax - 131072))
+[ "$ns_xs" -lt 65536 ] && ns_xs=65536
 
 # ---- 1. what the runtime knows now; any doubt refuses everything (fail closed)
 rt_err=

@@ -361,6 +361,7 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
         bogus_pids_tree: off > 0,
         pod_uid: k.uid,
         container_id: k.id,
+        status: undefined, // set bottom-up for leaked dirs (declared here: no second property store per object)
       };
       drv[di] = k.driver;
       qosOf[di] = k.qos;

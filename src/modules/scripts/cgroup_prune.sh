@@ -43,6 +43,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/nodesweep-prune.XXXXXX") || { say fatal cannot cr
 trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 cat > "$T/in"
+: > "$T/kept"
 
 # xargs batches as large as the kernel allows (128 KiB of ARG_MAX left for the environment): one stat and one rmdir
 # per ~2 MiB of paths (~10,000 cgroups).
@@ -91,13 +92,16 @@ fi
 if [ -s "$T/mentioned" ] && grep -F -f "$T/mentioned" "$T/in" > "$T/known"; then
   sed "s|^[^ ]* [^ ]* [^ ]* [^ ]* |$NS_MARK refused runtime |" "$T/known"
   grep -v -F -f "$T/mentioned" "$T/in" > "$T/in2"
+  sed 's|^[^ ]* [^ ]* [^ ]* [^ ]* ||' "$T/known" >> "$T/kept"
 else
   cp "$T/in" "$T/in2"
 fi
 
 # ---- 3. per path: shape, scope (under a hierarchy's kubepods or bogus pids/ tree), protected names, pod or
 # container names, and the kubelet pods dir of pods the plan calls gone. Each step keeps the list's order.
-ns_refuse() { sed "s|^[^ ]* [^ ]* [^ ]* [^ ]* |$NS_MARK refused $1 |"; }
+ns_refuse() { # (the refused paths are kept in $T/kept too: check mode says which dirs above them would stay)
+  sed 's|^[^ ]* [^ ]* [^ ]* [^ ]* ||' | tee -a "$T/kept" | sed "s|^|$NS_MARK refused $1 |"
+}
 # one grep pass when nothing is refused (the usual case), a second only to split when something is
 ns_keep() { # ns_keep REASON GREP-ARGS...: keep the lines that match, refuse the others
   ns_reason=$1
@@ -252,6 +256,8 @@ if [ "$NS_CHECK" = 1 ]; then
     { sed 's|$|/cgroup.procs|' "$T/rm"; sed 's|$|/cgroup.events|' "$T/rm"; } |
       xargs -s "$ns_xs" grep -H -e '^[0-9]' -e '^populated 1' 2> /dev/null | sort -u > "$T/holders"
     sed -n -e 's|^\(.*\)/cgroup\.procs:[0-9][0-9]*$|\1|p' -e 's|^\(.*\)/cgroup\.events:populated 1$|\1|p' "$T/holders" | sort -u > "$T/held"
+    # the dirs above a held one, or above one kept (too young, refused at the re-check), would stay too
+    cat "$T/young" "$T/kept" >> "$T/held"
     if [ -s "$T/held" ]; then
       cp "$T/held" "$T/up"
       cp "$T/held" "$T/would-fail"

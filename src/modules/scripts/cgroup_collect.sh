@@ -306,64 +306,64 @@ printf '@@end-kubelet-pods\n'
 ns_phase kubelet-pods
 
 if [ "$NS_MODE" = scan ]; then
-# ---- node health (a scan only)
-printf '@@proc-cgroups\n'
-if [ -r /proc/cgroups ]; then
-  while IFS= read -r ns_l; do printf '|%s\n' "$ns_l"; done </proc/cgroups
-fi
-printf '@@end-proc-cgroups\n'
-
-if [ -n "$ns_v2_path" ] && [ -r "$ns_v2_path/cgroup.stat" ]; then
-  printf '@@cgroup-stat %s\n' "$ns_v2_path"
-  while IFS= read -r ns_l; do printf '|%s\n' "$ns_l"; done <"$ns_v2_path/cgroup.stat"
-  printf '@@end-cgroup-stat\n'
-fi
-
-# ns_memfile KEY FILE: one number from a memory file, if it is there
-ns_memfile() {
-  if [ -r "$2" ] && IFS= read -r ns_v <"$2"; then
-    printf '@@memory %s %s %s\n' "$1" "$ns_v" "$2"
-    return 0
+  # ---- node health (a scan only)
+  printf '@@proc-cgroups\n'
+  if [ -r /proc/cgroups ]; then
+    while IFS= read -r ns_l; do printf '|%s\n' "$ns_l"; done </proc/cgroups
   fi
-  return 1
-}
-if [ -n "$ns_v1_memory" ]; then
-  ns_memfile system.slice "$ns_v1_memory/system.slice/memory.usage_in_bytes"
-  ns_memfile crio.service "$ns_v1_memory/system.slice/crio.service/memory.usage_in_bytes"
-elif [ -n "$ns_v2_path" ]; then
-  ns_memfile system.slice "$ns_v2_path/system.slice/memory.current"
-  ns_memfile crio.service "$ns_v2_path/system.slice/crio.service/memory.current"
-fi
+  printf '@@end-proc-cgroups\n'
 
-# versions (absent binaries are fine)
-if command -v "$CRIO" >/dev/null 2>&1; then ns_cmd crio-version "$CRIO" --version; else printf '@@absent crio-version\n'; fi
-if command -v "$KUBELET" >/dev/null 2>&1; then ns_cmd kubelet-version "$KUBELET" --version; else printf '@@absent kubelet-version\n'; fi
+  if [ -n "$ns_v2_path" ] && [ -r "$ns_v2_path/cgroup.stat" ]; then
+    printf '@@cgroup-stat %s\n' "$ns_v2_path"
+    while IFS= read -r ns_l; do printf '|%s\n' "$ns_l"; done <"$ns_v2_path/cgroup.stat"
+    printf '@@end-cgroup-stat\n'
+  fi
 
-# crio settings that decide the leak (reference section 2/6): later files override earlier ones
-printf '@@crio-config\n'
-grep -H -E '^[[:space:]]*(drop_infra_ctr|conmon_cgroup|cgroup_manager)[[:space:]]*=' "$CRIO_CONFIG/crio.conf" "$CRIO_CONFIG"/crio.conf.d/* 2>/dev/null | sed 's/^/|/'
-printf '@@end-crio-config\n'
+  # ns_memfile KEY FILE: one number from a memory file, if it is there
+  ns_memfile() {
+    if [ -r "$2" ] && IFS= read -r ns_v <"$2"; then
+      printf '@@memory %s %s %s\n' "$1" "$ns_v" "$2"
+      return 0
+    fi
+    return 1
+  }
+  if [ -n "$ns_v1_memory" ]; then
+    ns_memfile system.slice "$ns_v1_memory/system.slice/memory.usage_in_bytes"
+    ns_memfile crio.service "$ns_v1_memory/system.slice/crio.service/memory.usage_in_bytes"
+  elif [ -n "$ns_v2_path" ]; then
+    ns_memfile system.slice "$ns_v2_path/system.slice/memory.current"
+    ns_memfile crio.service "$ns_v2_path/system.slice/crio.service/memory.current"
+  fi
 
-# kubelet log lines since SINCE (default: the last hour), counted by pattern in one pipeline
-if [ -n "$JOURNALCTL" ] && command -v "$JOURNALCTL" >/dev/null 2>&1 && [ -n "$ns_tmp" ]; then
-  ns_since=$SINCE
-  [ -n "$ns_since" ] || ns_since=$((ns_now - 3600))
-  # grep's own rc is kept too: 2 (say, no -o) means "could not count", not "zero"
-  { "$JOURNALCTL" -u kubelet --since "@$ns_since" --no-pager -o cat 2>"$ns_tmp/jerr" </dev/null; echo "$?" >"$ns_tmp/jrc"; } |
-    { grep -o -i -F -e 'Failed to update stats for container' -e 'Unable to fetch pod log stats' \
-      -e 'Failed to delete cgroup paths' -e 'orphaned pod' 2>/dev/null; echo "$?" >"$ns_tmp/grc"; } | sort | uniq -c >"$ns_tmp/jcount"
-  ns_jrc='?'
-  ns_grc='?'
-  IFS= read -r ns_jrc <"$ns_tmp/jrc" 2>/dev/null
-  IFS= read -r ns_grc <"$ns_tmp/grc" 2>/dev/null
-  printf '@@journal %s %s %s\n' "$ns_since" "${ns_jrc:-?}" "${ns_grc:-?}"
-  sed 's/^/|/' "$ns_tmp/jcount"
-  sed 's/^/!/' "$ns_tmp/jerr"
-  printf '@@end-journal\n'
-else
-  printf '@@absent journal\n'
-fi
-ns_phase health
+  # versions (absent binaries are fine)
+  if command -v "$CRIO" >/dev/null 2>&1; then ns_cmd crio-version "$CRIO" --version; else printf '@@absent crio-version\n'; fi
+  if command -v "$KUBELET" >/dev/null 2>&1; then ns_cmd kubelet-version "$KUBELET" --version; else printf '@@absent kubelet-version\n'; fi
+
+  # crio settings that decide the leak (reference section 2/6): later files override earlier ones
+  printf '@@crio-config\n'
+  grep -H -E '^[[:space:]]*(drop_infra_ctr|conmon_cgroup|cgroup_manager)[[:space:]]*=' "$CRIO_CONFIG/crio.conf" "$CRIO_CONFIG"/crio.conf.d/* 2>/dev/null | sed 's/^/|/'
+  printf '@@end-crio-config\n'
+
+  # kubelet log lines since SINCE (default: the last hour), counted by pattern in one pipeline
+  if [ -n "$JOURNALCTL" ] && command -v "$JOURNALCTL" >/dev/null 2>&1 && [ -n "$ns_tmp" ]; then
+    ns_since=$SINCE
+    [ -n "$ns_since" ] || ns_since=$((ns_now - 3600))
+    # grep's own rc is kept too: 2 (say, no -o) means "could not count", not "zero"
+    { "$JOURNALCTL" -u kubelet --since "@$ns_since" --no-pager -o cat 2>"$ns_tmp/jerr" </dev/null; echo "$?" >"$ns_tmp/jrc"; } |
+      { grep -o -i -F -e 'Failed to update stats for container' -e 'Unable to fetch pod log stats' \
+        -e 'Failed to delete cgroup paths' -e 'orphaned pod' 2>/dev/null; echo "$?" >"$ns_tmp/grc"; } | sort | uniq -c >"$ns_tmp/jcount"
+    ns_jrc='?'
+    ns_grc='?'
+    IFS= read -r ns_jrc <"$ns_tmp/jrc" 2>/dev/null
+    IFS= read -r ns_grc <"$ns_tmp/grc" 2>/dev/null
+    printf '@@journal %s %s %s\n' "$ns_since" "${ns_jrc:-?}" "${ns_grc:-?}"
+    sed 's/^/|/' "$ns_tmp/jcount"
+    sed 's/^/!/' "$ns_tmp/jerr"
+    printf '@@end-journal\n'
+  else
+    printf '@@absent journal\n'
+  fi
+  ns_phase health
 fi
 
 # kubelet CPU, second sample: sleep only what is left of SAMPLE_S after the work above (the interval the parser

@@ -75,7 +75,10 @@ class Bench {
       ['--import', join(ROOT, 'bench/rss-probe.mjs'), join(ROOT, 'dist/cli/main.js'), 'run', this.playbook, '-i', inventory, '--known-hosts', knownHosts, '--forks', '50'],
       { NODESWEEP_BENCH_RSS_FILE: rssFile, NO_COLOR: '1' },
     );
-    if (r.code !== 0) throw new Error(`nodesweep failed (${r.code}):\n${r.out.slice(-3000)}`);
+    if (r.code !== 0) {
+      const fatal = r.out.split('\n').filter((l) => l.startsWith('fatal:')).slice(0, 5).map((l) => l.slice(0, 600));
+      throw new Error(`nodesweep failed (${r.code}):\n${fatal.join('\n')}\n${r.out.slice(-1500)}`);
+    }
     return { ms: r.ms, code: r.code, rss: Number(readFileSync(rssFile, 'utf8')) };
   }
 

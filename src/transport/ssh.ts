@@ -103,7 +103,7 @@ export class SshTransport implements Transport {
     for (let attempt = 0; ; attempt++) {
       const conn = await this.ensureConnection();
       const key = shellKey(opts.become, this.spec.user);
-      const shellP = this.shellFor(conn, opts.become);
+      const shellP = this.shellFor(conn, opts.become, opts.timeoutMs);
       // Forget this shell only if nobody has replaced it yet (concurrent execs may race here).
       const forget = () => {
         if (conn.shells.get(key) === shellP) conn.shells.delete(key);
@@ -161,13 +161,15 @@ export class SshTransport implements Transport {
     return new ConnectError(this.host, `${what}${when}${detail && !conn.closed ? ` (${detail})` : ''}`, { code: 'CONNECT_DROPPED' });
   }
 
-  private shellFor(conn: Conn, become: BecomeSpec | undefined): Promise<RemoteShell> {
+  private shellFor(conn: Conn, become: BecomeSpec | undefined, taskTimeoutMs: number): Promise<RemoteShell> {
     const key = shellKey(become, this.spec.user);
     let p = conn.shells.get(key);
     if (p) return p;
     const target = conn.target;
     const openOpts: ShellOpenOptions = {
-      startTimeoutMs: Math.max(this.spec.connectTimeoutMs, 10_000),
+      // Starting the shell is part of the task that needs it, so the task's timeout bounds it: a host busy with
+      // hundreds of logins (or a slow sudo) may take longer than the connect timeout to fork a session.
+      startTimeoutMs: Math.max(this.spec.connectTimeoutMs, 10_000, Number.isFinite(taskTimeoutMs) ? taskTimeoutMs : 0),
       killGraceMs: this.opts.killGraceMs ?? 5_000,
     };
     if (key !== '') {

@@ -15,6 +15,7 @@
  * writing cgroup.procs; a "D" process is frozen with the v1 freezer (its state reads D); a "conmon" process is
  * a copy of sleep named conmon (so its comm is conmon, as crio's own processes are); a "crio" one a copy named crio.
  */
+import { dirsDeepestFirst } from '../../src/lab/node-builder.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -184,27 +185,6 @@ export function containerDirName(driver: 'systemd' | 'cgroupfs', kind: Container
 
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** Every dir under `base` (not base itself), deepest first. */
-function dirsDeepestFirst(base: string): string[] {
-  const out: Array<[string, number]> = [];
-  const walk = (d: string, depth: number) => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = join(d, e.name);
-      walk(p, depth + 1);
-      out.push([p, depth + 1]);
-    }
-  };
-  walk(base, 0);
-  return out.sort((a, b) => b[1] - a[1]).map(([p]) => p);
 }
 
 function rmdirRetry(p: string): void {

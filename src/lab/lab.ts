@@ -16,13 +16,11 @@ import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import ssh2 from 'ssh2';
 import { FakeKubeApi } from './kube-api.js';
 import { buildLabNode, chooseMode, killLabPids, removeCgroupSubtrees, updateSimMemory, type BuiltLabNode, type LabMode } from './node-builder.js';
 import { planLab, type LabPlan } from './plan.js';
-import { startLabSshServer, type LabSshServer } from './ssh-server.js';
+import { generateEd25519KeyPair, startLabSshServer, type LabSshServer } from './ssh-server.js';
 
-const { utils } = ssh2;
 
 export const LAB_MARKER = '.nodesweep-lab';
 export const LAB_USER = 'core';
@@ -301,7 +299,7 @@ export async function labServe(dir: string, log: (line: string) => void = (l) =>
     save();
 
     // Keys: one client key (the inventory's), one host key per node (in known_hosts).
-    const client = utils.generateKeyPairSync('ed25519', { comment: `nodesweep-lab-${cfg.labId}` });
+    const client = generateEd25519KeyPair(`nodesweep-lab-${cfg.labId}`);
     writeFileSync(paths.key, client.private, { mode: 0o600 });
     writeFileSync(`${paths.key}.pub`, `${client.public}\n`);
     const khLines: string[] = [];
@@ -330,7 +328,7 @@ export async function labServe(dir: string, log: (line: string) => void = (l) =>
       });
       built.push(b);
       save();
-      const hostKey = utils.generateKeyPairSync('ed25519', { comment: `${pn.name}-host` });
+      const hostKey = generateEd25519KeyPair(`${pn.name}-host`);
       const host = `127.42.${cfg.subnet}.${i + 1}`;
       const server = await startLabSshServer({
         host,

@@ -11,6 +11,18 @@ import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
 
 const { Server, utils } = ssh2;
 
+/**
+ * An ed25519 key pair in OpenSSH format that ssh2 can read back. ssh2's own generator writes a key its parser
+ * rejects ("Malformed OpenSSH private key") about once in 250 tries, so each key is parsed before it is used.
+ */
+export function generateEd25519KeyPair(comment?: string): { private: string; public: string } {
+  for (let attempt = 0; ; attempt++) {
+    const k = utils.generateKeyPairSync('ed25519', comment !== undefined ? { comment } : {});
+    if (!(utils.parseKey(k.private) instanceof Error)) return k;
+    if (attempt > 20) throw new Error('could not generate an ed25519 key that ssh2 can parse');
+  }
+}
+
 export interface LabSshServerOptions {
   /** Loopback address to listen on (127.x.y.z). */
   host: string;

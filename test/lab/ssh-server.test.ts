@@ -8,14 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { AuthError, HostKeyError } from '../../src/errors.js';
-import { startLabSshServer, type LabSshServer } from '../../src/lab/ssh-server.js';
+import { generateEd25519KeyPair, startLabSshServer, type LabSshServer } from '../../src/lab/ssh-server.js';
 import { writeNodeBin } from '../../src/lab/standins.js';
 import type { ConnectionSpec } from '../../src/transport/spec.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 
-const { utils } = ssh2;
 
 let dir: string;
 let server: LabSshServer;
@@ -49,9 +47,9 @@ function ssh(sp: ConnectionSpec): SshTransport {
 describe('lab ssh server', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ns-lab-ssh-'));
-    const client = utils.generateKeyPairSync('ed25519');
-    const other = utils.generateKeyPairSync('ed25519');
-    const hostKey = utils.generateKeyPairSync('ed25519');
+    const client = generateEd25519KeyPair();
+    const other = generateEd25519KeyPair();
+    const hostKey = generateEd25519KeyPair();
     clientKey = join(dir, 'id_ed25519');
     otherKey = join(dir, 'other');
     writeFileSync(clientKey, client.private, { mode: 0o600 });
@@ -110,7 +108,7 @@ describe('lab ssh server', () => {
 
   test("the host key is checked against the lab's known_hosts", async () => {
     const wrong = join(dir, 'known_hosts.wrong');
-    writeFileSync(wrong, `[${server.host}]:${server.port} ${utils.generateKeyPairSync('ed25519').public.split(' ').slice(0, 2).join(' ')}\n`);
+    writeFileSync(wrong, `[${server.host}]:${server.port} ${generateEd25519KeyPair().public.split(' ').slice(0, 2).join(' ')}\n`);
     await assert.rejects(ssh(spec({ knownHostsFile: wrong })).exec('true', { timeoutMs: 5000 }), HostKeyError);
     const empty = join(dir, 'known_hosts.empty');
     writeFileSync(empty, '');

@@ -282,30 +282,7 @@ export function nodeFacts(events: readonly RunEvent[]): RunFacts {
   const acc = (host: string): NodeFacts => {
     let f = nodes.get(host);
     if (!f) {
-      f = {
-          node: host,
-          unreachable: false,
-          stats: emptyStats(),
-          tasks: [],
-          cgroup_mode: null,
-          crio_version: null,
-          kubelet_version: null,
-          crio_version_leaking: null,
-          before: null,
-          after: null,
-          leaked_seen: [],
-          pruned: false,
-          removed: [],
-          would_remove: [],
-          busy: [],
-          too_young: 0,
-          vanished: 0,
-          refused: [],
-          restart_needed: 0,
-          reboot_required: 0,
-          remediations: [],
-          verdict: 'no-data',
-      };
+      f = emptyNodeFacts(host);
       nodes.set(host, f);
     }
     return f;
@@ -395,4 +372,32 @@ export function nodeFacts(events: readonly RunEvent[]): RunFacts {
 function busyFromLeaked(v: unknown): BusyEntry[] {
   if (!Array.isArray(v)) return [];
   return busyEntries(v.filter((l) => isObj(l) && (l.status === 'busy' || l.status === 'restart_needed' || l.status === 'reboot_required')));
+}
+
+/** The facts of a node before any event of the run is seen (also the base of the lab's simulated runs). */
+export function emptyNodeFacts(node: string): NodeFacts {
+  return {
+    node,
+    unreachable: false,
+    stats: emptyStats(),
+    tasks: [],
+    cgroup_mode: null,
+    crio_version: null,
+    kubelet_version: null,
+    crio_version_leaking: null,
+    before: null,
+    after: null,
+    leaked_seen: [],
+    pruned: false,
+    removed: [],
+    would_remove: [],
+    busy: [],
+    too_young: 0,
+    vanished: 0,
+    refused: [],
+    restart_needed: 0,
+    reboot_required: 0,
+    remediations: [],
+    verdict: 'no-data',
+  };
 }

@@ -5,7 +5,7 @@
  * reservation on the busy node) and kubelet burning more CPU on pods long gone. Simulated and labelled so (the
  * runs' playbook says it); it only ever goes into the database it is given (the demo's own).
  */
-import { LEAK_KINDS, type NodeFacts, type NodeSnapshot, type RunFacts } from '../history/node-facts.js';
+import { LEAK_KINDS, emptyNodeFacts, type NodeFacts, type NodeSnapshot, type RunFacts } from '../history/node-facts.js';
 import { openHistory, recordRun } from '../history/db.js';
 import type { LabManifest } from './lab.js';
 import { CRIO_BASE_BYTES, CRIO_PER_LEAKED_POD_BYTES, SYSTEM_SLICE_OTHER_BYTES } from './node-builder.js';
@@ -52,27 +52,12 @@ export function simulatedRuns(m: LabManifest, o: SeedOptions): RunFacts[] {
         nr_dying_descendants: null,
       };
       return {
-        node: n.name,
-        unreachable: false,
+        ...emptyNodeFacts(n.name),
         stats: { ok: 2, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 },
-        tasks: [],
         cgroup_mode: m.mode === 'cgroup-v2' ? 'v2' : 'hybrid',
         crio_version: '1.24.3',
-        kubelet_version: null,
         crio_version_leaking: true,
-        before: null,
         after: snap,
-        leaked_seen: [],
-        pruned: false,
-        removed: [],
-        would_remove: [],
-        busy: [],
-        too_young: 0,
-        vanished: 0,
-        refused: [],
-        restart_needed: 0,
-        reboot_required: 0,
-        remediations: [],
         verdict: leaked > 0 ? 'leaking' : 'clean',
       };
     });

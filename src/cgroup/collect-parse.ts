@@ -85,7 +85,8 @@ function parseCmd(c: Cursor, rest: string): { label: string; out: CommandOutput 
   return { label: label ?? '', out: { rc, stdout, stderr } };
 }
 
-function emptyHealth(): RawHealth {
+/** Health facts with nothing read yet (a report section fills them in; tests start from it too). */
+export function emptyHealth(): RawHealth {
   return {
     procCgroups: [],
     nrDescendants: null,

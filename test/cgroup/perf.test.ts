@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { parseCollectOutput } from '../../src/cgroup/collect-parse.js';
+import { emptyHealth, parseCollectOutput } from '../../src/cgroup/collect-parse.js';
 import { classify, planPrune } from '../../src/cgroup/classify.js';
 import type { CgroupDir, CollectedNode } from '../../src/cgroup/types.js';
 import { NOW, crictlPodsJson, crictlPsJson, hex64, sdPod, uid } from './tree.js';
@@ -46,18 +46,7 @@ function bigNode(): CollectedNode {
     crictlPods: { rc: 0, stdout: crictlPodsJson(pods), stderr: '' },
     crictlContainers: { rc: 0, stdout: crictlPsJson(containers), stderr: '' },
     kubeletPods: { ok: true, uids: pods.map((p) => p.uid) },
-    health: {
-      procCgroups: [],
-      nrDescendants: null,
-      nrDyingDescendants: null,
-      systemSliceMemoryBytes: null,
-      crioMemoryBytes: null,
-      kubeletCpu: null,
-      crioVersion: null,
-      kubeletVersion: null,
-      kubeletLogCounts: null,
-      kubeletLogSince: null,
-    },
+    health: emptyHealth(),
     warnings: [],
   };
 }

@@ -1,6 +1,7 @@
 /** Small builders of CollectedNode fixtures and crictl's real JSON, for the classifier tests. */
 import { createHash } from 'node:crypto';
 import type { CgroupDir, CgroupMode, CollectedNode, Hierarchy, ProcessInfo, RawHealth } from '../../src/cgroup/types.js';
+import { emptyHealth } from '../../src/cgroup/collect-parse.js';
 
 /** A stable 64-hex id from a name (crio container/sandbox ids are 64 lowercase hex). */
 export function hex64(name: string): string {
@@ -130,19 +131,7 @@ export function buildNode(spec: NodeSpec): CollectedNode {
   const procs: Record<number, ProcessInfo> = {};
   for (const p of spec.procs ?? []) procs[p.pid] = p;
   for (const d of dirs.values()) for (const pid of d.pids ?? []) procs[pid] ??= { pid, state: 'S', cmdline: 'sleep 300', comm: 'sleep' };
-  const health: RawHealth = {
-    procCgroups: [],
-    nrDescendants: null,
-    nrDyingDescendants: null,
-    systemSliceMemoryBytes: null,
-    crioMemoryBytes: null,
-    kubeletCpu: null,
-    crioVersion: null,
-    kubeletVersion: null,
-    kubeletLogCounts: null,
-    kubeletLogSince: null,
-    ...spec.health,
-  };
+  const health: RawHealth = { ...emptyHealth(), ...spec.health };
   return {
     formatVersion: 1,
     now,

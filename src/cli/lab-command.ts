@@ -1,7 +1,6 @@
 /** `nodesweep lab up | down | serve`: the local fleet of src/lab (see lab.ts). */
 import type { Argv } from 'yargs';
 import { ExitCode, UsageError } from '../errors.js';
-import { defaultLabDir, LabError, labDown, labServe, labUp, usageText } from '../lab/lab.js';
 import type { LabMode } from '../lab/node-builder.js';
 import type { CliIo } from './main.js';
 
@@ -22,7 +21,11 @@ export function forcedMode(plain: boolean, env: Record<string, string | undefine
   throw new UsageError(`NODESWEEP_LAB_MODE must be plain, cgroup-v1, cgroup-v2 or auto, not ${JSON.stringify(m)}`);
 }
 
+// The lab (ssh2 servers, the Kubernetes API stand-in, node builders) loads only when a lab command runs.
+const lab = () => import('../lab/lab.js');
+
 export async function labUpCommand(a: LabUpArgs, io: CliIo): Promise<number> {
+  const { defaultLabDir, LabError, labUp, usageText } = await lab();
   const dir = a.dir ?? defaultLabDir();
   const mode = forcedMode(a.plain);
   io.stdout.write(`Building the lab in ${dir} ...\n`);
@@ -41,6 +44,7 @@ export async function labUpCommand(a: LabUpArgs, io: CliIo): Promise<number> {
 }
 
 export async function labDownCommand(a: { dir?: string }, io: CliIo): Promise<number> {
+  const { defaultLabDir, LabError, labDown } = await lab();
   const dir = a.dir ?? defaultLabDir();
   try {
     const r = await labDown({ dir });
@@ -96,7 +100,7 @@ export function labCommandBuilder(y: Argv, io: CliIo, setExit: (code: number) =>
       'serve',
       false, // internal: the detached lab server 'lab up' starts
       (b) => b.option('dir', { ...dirOption, demandOption: true }),
-      async (a) => setExit(await labServe(String(a.dir))),
+      async (a) => setExit(await (await lab()).labServe(String(a.dir))),
     )
     .demandCommand(1, 'give a lab command: up or down');
 }

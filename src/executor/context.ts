@@ -1,5 +1,4 @@
 /** The run context passed down instead of globals: options, logger, event bus, modules, transports, abort signal. */
-import type { Logger } from 'winston';
 import type { EventBus } from '../report/events.js';
 import type { ModuleRegistry } from '../modules/registry.js';
 import type { Transport } from '../transport/types.js';
@@ -49,9 +48,30 @@ export interface TransportFactory {
   create(host: string, hostVars: Record<string, unknown>): Transport;
 }
 
+/**
+ * What the run needs of a logger: leveled methods and child loggers that add fields (host, task). A winston
+ * Logger is one; a run without --log-file gets SILENT_LOGGER and never loads winston.
+ */
+export interface RunLogger {
+  debug(message: string, ...meta: unknown[]): unknown;
+  info(message: string, ...meta: unknown[]): unknown;
+  warn(message: string, ...meta: unknown[]): unknown;
+  error(message: string, ...meta: unknown[]): unknown;
+  child(fields: Record<string, unknown>): RunLogger;
+}
+
+/** Drops everything (a run without --log-file). */
+export const SILENT_LOGGER: RunLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => SILENT_LOGGER,
+};
+
 export interface RunContext {
   options: RunOptions;
-  logger: Logger;
+  logger: RunLogger;
   events: EventBus;
   modules: ModuleRegistry;
   transports: TransportFactory;

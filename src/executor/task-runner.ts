@@ -4,14 +4,13 @@
  * facts, check mode, become, timeout, no_log, notify. Emits task_start / task_retry / task_result.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'winston';
 import { ConnectError, errorMessage } from '../errors.js';
 import type { ModuleContext, ModuleDefinition, ModuleResult, TaskStatus } from '../modules/types.js';
 import type { Condition, Loc, ModuleTask, Play, TaskCommon } from '../playbook/types.js';
 import type { BecomeSpec, ExecOptions, ExecResult, Transport } from '../transport/types.js';
 import { OMIT } from '../playbook/template.js';
 import type { RunEvent } from '../report/events.js';
-import type { RunContext } from './context.js';
+import type { RunContext, RunLogger } from './context.js';
 import type { TransportPool } from './connection.js';
 import { HostState, mergeVarLayers, type Vars } from './host-state.js';
 import { resolveBecome, resolveCheckMode, shouldRunByTags } from './plan.js';
@@ -79,7 +78,7 @@ export interface HostEnv {
   /** inventory_hostname, groups, hostvars, play_hosts, omit... (getters allowed: read at each task). */
   magic: Vars;
   /** ctx.logger.child({ host }) */
-  log: Logger;
+  log: RunLogger;
   validate: ArgsValidator;
   /** Is a template error (TemplateError of the template layer)? */
   isTemplateError: (e: unknown) => boolean;
@@ -404,7 +403,7 @@ class OneTask {
     private readonly scope: TaskScope,
     private readonly env: HostEnv,
     private readonly check: boolean,
-    private readonly log: Logger,
+    private readonly log: RunLogger,
     private readonly base: { play: string; task: string; module: string; host: string },
     private readonly noLog: boolean,
   ) {

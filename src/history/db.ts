@@ -13,8 +13,7 @@
  * Both are lower bounds of the real age, so their maximum is one too and never makes a young dir look old.
  */
 import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ExitCode, NodesweepError } from '../errors.js';
 import type { NodeFacts, NodeSnapshot, RunFacts } from './node-facts.js';
@@ -29,13 +28,7 @@ export class HistoryError extends NodesweepError {
   }
 }
 
-/** `$XDG_STATE_HOME/nodesweep/history.db`, else `~/.local/state/nodesweep/history.db`. */
-export function defaultStateDbPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
-  const xdg = env.XDG_STATE_HOME;
-  // the XDG spec: a relative value is invalid and must be ignored
-  const base = xdg && xdg.startsWith('/') ? xdg : join(home, '.local', 'state');
-  return join(base, 'nodesweep', 'history.db');
-}
+export { defaultStateDbPath } from './options.js';
 
 /** Forward-only migrations; migration i brings user_version from i to i+1. Never edit a released one. */
 export const MIGRATIONS: readonly string[] = [

@@ -6,11 +6,13 @@
 import type { EventSink, RunEvent } from '../report/events.js';
 import type { Redactor } from '../report/redact.js';
 import { writeFileAtomic } from '../report/files.js';
-import { writeMetricsFile } from '../report/metrics.js';
-import { buildHtmlData, renderHtmlReport } from '../report/html/report.js';
 import { moduleBase, nodeFacts, type RunFacts } from './node-facts.js';
-import { defaultStateDbPath, openHistory, queryHistory, recordRun, type NodeHistory } from './db.js';
+import { defaultStateDbPath } from './options.js';
+import type { NodeHistory } from './db.js';
 import { errorMessage } from '../errors.js';
+import type { FactsArgs } from './options.js';
+
+export type { FactsArgs } from './options.js';
 
 /** How far back the HTML report draws each node's curve. */
 export const HTML_HISTORY_DAYS = 30;
@@ -56,17 +58,20 @@ export class FactsSink implements EventSink {
     const run = this.runFacts();
     const now = this.opts.now?.() ?? Math.round(Date.now() / 1000);
     let history: NodeHistory[] | null = null;
-    if (this.opts.stateDb !== undefined) history = this.recordHistory(run, now);
-    if (this.opts.metricsFile) await writeMetricsFile(this.opts.metricsFile, run);
+    // SQLite, prom-client and the page renderer load here, when a run asks for them, not at start-up.
+    if (this.opts.stateDb !== undefined) history = await this.recordHistory(run, now);
+    if (this.opts.metricsFile) await (await import('../report/metrics.js')).writeMetricsFile(this.opts.metricsFile, run);
     if (this.opts.reportHtml) {
+      const { buildHtmlData, renderHtmlReport } = await import('../report/html/report.js');
       const data = buildHtmlData(run, history, { command: this.opts.command, now });
       await writeFileAtomic(this.opts.reportHtml, renderHtmlReport(data));
     }
   }
 
-  private recordHistory(run: RunFacts, now: number): NodeHistory[] | null {
+  private async recordHistory(run: RunFacts, now: number): Promise<NodeHistory[] | null> {
     const path = this.opts.stateDb!;
     try {
+      const { openHistory, queryHistory, recordRun } = await import('./db.js');
       const db = openHistory(path);
       try {
         recordRun(db, run, { command: this.opts.command, now });
@@ -81,22 +86,6 @@ export class FactsSink implements EventSink {
     }
   }
 }
-
-/** The options `run` and `scan` share. */
-export interface FactsArgs {
-  'metrics-file'?: string;
-  'report-html'?: string;
-  'state-db'?: string;
-  /** false with --no-history */
-  history?: boolean;
-}
-
-export const factsCliOptions = {
-  'metrics-file': { type: 'string', describe: "write Prometheus metrics here (node_exporter textfile collector: a *.prom file in its directory)" },
-  'report-html': { type: 'string', describe: 'write a self-contained HTML report with charts here' },
-  'state-db': { type: 'string', describe: 'history database (default $XDG_STATE_HOME/nodesweep/history.db)' },
-  history: { type: 'boolean', default: true, describe: 'record per-node facts in the history database (--no-history: do not)' },
-} as const;
 
 /** The facts sink for a `run`/`scan` command line; null when it has nothing to do (--no-history, no files). */
 export function factsSinkFor(a: FactsArgs, command: string, redactor: Redactor, warn: (m: string) => void): FactsSink | null {

@@ -3,9 +3,9 @@
  * result shape for success and failure.
  */
 import type { z } from 'zod';
-import type { Logger } from 'winston';
 import type { BecomeSpec, Transport } from '../transport/types.js';
 import type { KubeAccess } from '../kube/access.js';
+import type { RunLogger } from '../executor/context.js';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 
@@ -32,7 +32,7 @@ export interface ModuleContext {
   timeoutMs: number;
   /** All variables visible to the task on this host (hostvars, play vars, registered, facts, item). */
   vars: Record<string, unknown>;
-  log: Logger;
+  log: RunLogger;
   signal: AbortSignal;
   /**
    * Optional: evaluate a Jinja-like expression (`debug: var:`) against the task's variables.

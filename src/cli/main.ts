@@ -3,7 +3,7 @@
  * nodesweep's command line. Parses options (yargs, strict), then hands a run context to the commands.
  * An expected error prints one line and its exit code; anything else is a bug: stack trace, exit 250.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import yargs from 'yargs';
@@ -135,7 +135,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .strict()
     .help()
     .alias('help', 'h')
-    .version()
+    .version(packageVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .fail((msg, err) => {
@@ -208,6 +208,15 @@ export function reportError(e: unknown, io: CliIo): number {
   }
   io.stderr.write(`ERROR! internal error (a bug in nodesweep, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   return ExitCode.INTERNAL;
+}
+
+/** From the package's own package.json (../../ from src/cli, dist/cli and the bundle in dist/bin alike). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function isEntryPoint(): boolean {

@@ -40,6 +40,8 @@ export class FactsSink implements EventSink {
   constructor(private readonly opts: FactsOutputOptions) {}
 
   handle(raw: RunEvent): void {
+    // Load SQLite while the hosts are busy with their handshakes rather than after the last one finished.
+    if (raw.kind === 'run_start' && this.opts.stateDb !== undefined) void import('./db.js').catch(() => undefined);
     const ev = this.opts.redactor.event(raw);
     if (ev.kind === 'task_result' && !KEEP.has(moduleBase(ev.module))) {
       const msg = typeof ev.result.msg === 'string' ? ev.result.msg : undefined;

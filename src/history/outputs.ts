@@ -37,11 +37,16 @@ const KEEP = new Set(['cgroup_scan', 'cgroup_prune', 'crio_restart']);
 export class FactsSink implements EventSink {
   private readonly events: RunEvent[] = [];
   private facts: RunFacts | undefined;
+  private prefetched = false;
   constructor(private readonly opts: FactsOutputOptions) {}
 
   handle(raw: RunEvent): void {
-    // Load SQLite while the hosts are busy with their handshakes rather than after the last one finished.
-    if (raw.kind === 'run_start' && this.opts.stateDb !== undefined) void import('./db.js').catch(() => undefined);
+    // Load SQLite while the other hosts are busy with their handshakes rather than after the last one finished
+    // (not at run_start: that would delay the first connections).
+    if (raw.kind === 'task_result' && !this.prefetched && this.opts.stateDb !== undefined) {
+      this.prefetched = true;
+      void import('./db.js').catch(() => undefined);
+    }
     const ev = this.opts.redactor.event(raw);
     if (ev.kind === 'task_result' && !KEEP.has(moduleBase(ev.module))) {
       const msg = typeof ev.result.msg === 'string' ? ev.result.msg : undefined;

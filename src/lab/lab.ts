@@ -230,10 +230,16 @@ export async function labUp(o: LabUpOptions): Promise<LabUpResult> {
   return { paths, manifest, pid: child.pid, durationMs: Date.now() - started };
 }
 
-/** `nodesweep lab serve --dir DIR` with this installation's CLI: dist/cli/main.js, or src/cli/main.ts through tsx. */
+/**
+ * `nodesweep lab serve --dir DIR` with the CLI this code belongs to: the bundle's entry when this is a chunk of
+ * dist/bin/ (the installed command; the same build, and its faster start-up), dist/cli/main.js from tsc's
+ * output, or src/cli/main.ts through tsx.
+ */
 export function defaultServeCommand(dir: string): { cmd: string; args: string[] } {
-  const js = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  if (existsSync(js)) return { cmd: process.execPath, args: [js, 'lab', 'serve', '--dir', dir] };
+  for (const entry of ['./nodesweep.js', '../cli/main.js']) {
+    const js = fileURLToPath(new URL(entry, import.meta.url));
+    if (existsSync(js)) return { cmd: process.execPath, args: [js, 'lab', 'serve', '--dir', dir] };
+  }
   const ts = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
   return { cmd: process.execPath, args: ['--import', 'tsx', ts, 'lab', 'serve', '--dir', dir] };
 }

@@ -2,7 +2,7 @@
  * npm run bench:fleet -- [--hosts 12,50] [--rounds 3] [--rtt-ms 20] [--big 500] [--only loopback|rtt|big]
  *
  * Stands up N real OpenSSH hosts on loopback and times the same 5-command playbook in
- *   - nodesweep (the installed bin, dist/bin/nodesweep.js, built by the npm script),
+ *   - nodesweep (the installed bin, bin/nodesweep.cjs with the bundle dist/bin/nodesweep.cjs, built by the npm script),
  *   - ansible-playbook (raw module, pipelining and ControlPersist on, fresh control path each run, forks 50),
  *   - one OpenSSH client per host running all 5 commands, all hosts in parallel,
  * interleaved, best of `rounds`. Then again through a delaying TCP proxy in front of each sshd (20 ms round
@@ -72,7 +72,7 @@ class Bench {
     const rssFile = join(this.dir, 'rss');
     const r = await run(
       process.execPath,
-      ['--import', join(ROOT, 'bench/rss-probe.mjs'), join(ROOT, 'dist/bin/nodesweep.js'), 'run', this.playbook, '-i', inventory, '--known-hosts', knownHosts, '--forks', '50'],
+      ['--import', join(ROOT, 'bench/rss-probe.mjs'), join(ROOT, 'bin/nodesweep.cjs'), 'run', this.playbook, '-i', inventory, '--known-hosts', knownHosts, '--forks', '50'],
       { NODESWEEP_BENCH_RSS_FILE: rssFile, NO_COLOR: '1' },
     );
     if (r.code !== 0) {

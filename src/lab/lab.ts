@@ -231,12 +231,12 @@ export async function labUp(o: LabUpOptions): Promise<LabUpResult> {
 }
 
 /**
- * `nodesweep lab serve --dir DIR` with the CLI this code belongs to: the bundle's entry when this is a chunk of
- * dist/bin/ (the installed command; the same build, and its faster start-up), dist/cli/main.js from tsc's
- * output, or src/cli/main.ts through tsx.
+ * `nodesweep lab serve --dir DIR` with the CLI this code belongs to: the bundle itself when this code runs from
+ * dist/bin/nodesweep.cjs (the installed command's build; run directly, it starts its own main), dist/cli/main.js
+ * from tsc's output, or src/cli/main.ts through tsx.
  */
 export function defaultServeCommand(dir: string): { cmd: string; args: string[] } {
-  for (const entry of ['./nodesweep.js', '../cli/main.js']) {
+  for (const entry of ['./nodesweep.cjs', '../cli/main.js']) {
     const js = fileURLToPath(new URL(entry, import.meta.url));
     if (existsSync(js)) return { cmd: process.execPath, args: [js, 'lab', 'serve', '--dir', dir] };
   }

@@ -1,11 +1,13 @@
 /**
- * The installed bin (scripts/bundle.mjs: esbuild's bundle of tsc's output) behaves like the unbundled CLI it is
- * made from: same help, version, errors and exit codes, same inventory output, same run, reports and logs.
+ * The installed bin (bin/nodesweep.cjs running scripts/bundle.mjs's bundle of tsc's output with a V8 code cache)
+ * behaves like the unbundled CLI it is made from: same help, version, errors and exit codes, same inventory
+ * output, same run, reports and logs; and its code cache is written, reused, and ignored when it is bad.
  *
  * Where it builds: not in the repository's dist/. Other tests, benches and `npm run demo`/`npm run build` may
  * read or rewrite dist/ while this file runs (--test-concurrency=2), and a half-written dist/ would make either
  * side flaky. So the test lays out a private package in a mkdtemp dir, shaped like an installed nodesweep:
- * package.json, node_modules, playbooks and src/modules/scripts linked from the repository, dist/ from
+ * package.json, node_modules, playbooks and src/modules/scripts linked from the repository, bin/nodesweep.cjs
+ * copied (a link would make the loader find the repository's dist/ through its real path), dist/ from
  * `tsc --outDir` there, dist/bin from `bundle.mjs --dist` there. That also checks what matters once installed:
  * the bundle finds ../../package.json, ../../playbooks, ../../src/modules/scripts and its node_modules externals
  * (ssh2, better-sqlite3, ...) from dist/bin, with nothing of the repository's dist/ around.
@@ -15,7 +17,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, recapLines } from '../helpers/cli.js';
@@ -45,7 +47,8 @@ let dir = '';
 let pkg = '';
 let env: Record<string, string> = {};
 const unbundled = () => join(pkg, 'dist', 'cli', 'main.js');
-const bundled = () => join(pkg, 'dist', 'bin', 'nodesweep.js');
+const bundled = () => join(pkg, 'bin', 'nodesweep.cjs');
+const cacheDir = () => join(dir, 'cache', 'nodesweep');
 
 /** The same command line through both CLIs, side by side. */
 async function both(args: string[], extraEnv: Record<string, string> = {}): Promise<[Result, Result]> {
@@ -58,11 +61,13 @@ before(async () => {
   pkg = join(dir, 'pkg');
   mkdirSync(join(pkg, 'src', 'modules'), { recursive: true });
   for (const p of ['package.json', 'node_modules', 'playbooks', 'src/modules/scripts']) symlinkSync(join(REPO_ROOT, p), join(pkg, p));
+  mkdirSync(join(pkg, 'bin'));
+  copyFileSync(join(REPO_ROOT, 'bin', 'nodesweep.cjs'), bundled());
   const tsc = await run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(REPO_ROOT, 'tsconfig.json'), '--noCheck', '--outDir', join(pkg, 'dist')]);
   assert.equal(tsc.code, 0, tsc.stdout + tsc.stderr);
   const b = await run(process.execPath, [join(REPO_ROOT, 'scripts/bundle.mjs'), '--dist', join(pkg, 'dist')]);
   assert.equal(b.code, 0, b.stdout + b.stderr);
-  env = { XDG_STATE_HOME: join(dir, 'state') };
+  env = { XDG_STATE_HOME: join(dir, 'state'), XDG_CACHE_HOME: join(dir, 'cache') };
 });
 
 after(() => {
@@ -70,9 +75,55 @@ after(() => {
 });
 
 describe('the bundled bin against the unbundled CLI', () => {
-  test('the bin is an executable node script', () => {
-    assert.ok(readFileSync(bundled(), 'utf8').startsWith('#!/usr/bin/env node\n'));
-    assert.ok(statSync(bundled()).mode & 0o100, 'executable');
+  test('the bin and the bundle are executable node scripts', () => {
+    for (const f of [bundled(), join(pkg, 'dist', 'bin', 'nodesweep.cjs')]) {
+      assert.ok(readFileSync(f, 'utf8').startsWith('#!/usr/bin/env node\n'), f);
+      assert.ok(statSync(f).mode & 0o100, `${f} executable`);
+    }
+  });
+
+  test('the bundle run directly (as lab up starts its server) is the same CLI', async () => {
+    const direct = await run(process.execPath, [join(pkg, 'dist', 'bin', 'nodesweep.cjs'), 'inventory', '-i', join(REPO_ROOT, 'inventories/example.ini'), '--graph'], env, dir);
+    const [a] = await both(['inventory', '-i', join(REPO_ROOT, 'inventories/example.ini'), '--graph']);
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.deepEqual(direct, a);
+  });
+
+  test('the code cache: written on first use per command, reused unchanged, a bad one ignored and replaced, off with NODESWEEP_COMPILE_CACHE=0', async () => {
+    rmSync(cacheDir(), { recursive: true, force: true });
+    const args = ['inventory', '-i', join(REPO_ROOT, 'inventories/example.ini'), '--list'];
+    const expected = await run(process.execPath, [unbundled(), ...args], env, dir);
+    assert.equal(expected.code, 0, expected.stderr);
+
+    const off = await run(process.execPath, [bundled(), ...args], { ...env, NODESWEEP_COMPILE_CACHE: '0' }, dir);
+    assert.deepEqual(off, expected);
+    assert.ok(!existsSync(cacheDir()), 'no cache written when turned off');
+
+    const first = await run(process.execPath, [bundled(), ...args], env, dir);
+    assert.deepEqual(first, expected);
+    const files = readdirSync(cacheDir());
+    assert.equal(files.length, 1, files.join(' '));
+    assert.match(files[0]!, new RegExp(`^v8-${process.version.replace(/\./g, '\\.')}-${process.arch}-\\d+-\\d+-inventory\\.bin$`));
+    const file = join(cacheDir(), files[0]!);
+    assert.ok(statSync(file).size > 10_000, 'holds compiled code');
+
+    // accepted: V8 takes it, so the loader leaves it alone (an old mtime stays old)
+    const old = new Date('2020-01-01T00:00:00Z');
+    utimesSync(file, old, old);
+    const second = await run(process.execPath, [bundled(), ...args], env, dir);
+    assert.deepEqual(second, expected);
+    assert.equal(statSync(file).mtimeMs, old.getTime(), 'a cache V8 accepted is not rewritten');
+
+    // garbage (a disk error, another Node's cache under the same name): V8 rejects it, the run is unaffected
+    writeFileSync(file, Buffer.alloc(50_000, 7));
+    const third = await run(process.execPath, [bundled(), ...args], env, dir);
+    assert.deepEqual(third, expected);
+    assert.notDeepEqual(readFileSync(file), Buffer.alloc(50_000, 7), 'the bad cache was replaced');
+
+    // another command gets its own file; temp files never stay behind
+    const v = await run(process.execPath, [bundled(), 'run', '--help'], env, dir);
+    assert.equal(v.code, 0, v.stderr);
+    assert.deepEqual(readdirSync(cacheDir()).sort(), [files[0]!, files[0]!.replace('-inventory.bin', '-run.bin')].sort());
   });
 
   test('--version, --help, run --help: same output, exit 0', async () => {

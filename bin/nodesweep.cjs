@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/**
+ * The `nodesweep` command. It runs the CLI bundled into one file (dist/bin/nodesweep.cjs, built by
+ * `npm run build`) and keeps V8's compiled code for it in a cache, so a run spends its start-up on the fleet
+ * rather than on parsing and compiling JavaScript: Node 20 has no built-in compile cache for packages (Node 22's
+ * module.enableCompileCache does the same thing).
+ *
+ * The cache lives in $XDG_CACHE_HOME/nodesweep (default ~/.cache/nodesweep), one file per command (run, scan,
+ * ...), named after the Node version and the bundle's size and mtime. V8 checks each cache against the source
+ * and its own version and flags and ignores one that does not match; a missing, stale or unwritable cache only
+ * costs the time it would save. NODESWEEP_COMPILE_CACHE=0 turns it off.
+ */
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const os = require('node:os');
+const vm = require('node:vm');
+const Module = require('node:module');
+
+const bundle = path.join(__dirname, '..', 'dist', 'bin', 'nodesweep.cjs');
+
+function cacheDir() {
+  if (process.env.NODESWEEP_COMPILE_CACHE === '0') return undefined;
+  const xdg = process.env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'nodesweep');
+}
+
+function cacheFile(dir, stat) {
+  const command = process.argv.slice(2).find((a) => /^[a-z]+$/.test(a)) || 'none';
+  const key = `${process.version}-${process.arch}-${stat.size}-${Math.round(stat.mtimeMs)}`;
+  return { prefix: 'v8-', file: path.join(dir, `v8-${key}-${command}.bin`) };
+}
+
+function readCache(file) {
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Atomically (temp file + rename, so concurrent runs never read half a file); drops caches of other builds. */
+function writeCache(dir, file, data) {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    const current = path.basename(file).replace(/-[a-z]+\.bin$/, '');
+    for (const name of fs.readdirSync(dir)) {
+      if (name.startsWith('v8-') && name.endsWith('.bin') && !name.startsWith(current)) fs.rmSync(path.join(dir, name), { force: true });
+    }
+  } catch {
+    /* a read-only or full home directory only loses the speed-up */
+  }
+}
+
+function load() {
+  // The bundle starts with main.ts's `#!` line, which is no JavaScript inside a function wrapper: comment it out.
+  const source = fs.readFileSync(bundle, 'utf8').replace(/^#!/, '//');
+  const dir = cacheDir();
+  const cache = dir ? cacheFile(dir, fs.statSync(bundle)) : undefined;
+  const cachedData = cache ? readCache(cache.file) : undefined;
+  const script = new vm.Script(Module.wrap(source), {
+    filename: bundle,
+    cachedData,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const mod = new Module(bundle, module);
+  mod.filename = bundle;
+  mod.paths = Module._nodeModulePaths(path.dirname(bundle));
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
+  // Written at the end of the run, so it holds every function the command compiled, not just the top level.
+  const save = cache && (cachedData === undefined || script.cachedDataRejected) ? () => writeCache(dir, cache.file, script.createCachedData()) : () => undefined;
+  return { cli: mod.exports, save };
+}
+
+const { cli, save } = load();
+const io = { stdout: process.stdout, stderr: process.stderr };
+// Exit explicitly once output is flushed (as dist/cli/main.js does): nothing left open may keep cron waiting.
+const exit = (code) => {
+  save();
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+};
+cli.main(process.argv.slice(2), io).then(exit, (e) => exit(cli.reportError(e, io)));

@@ -6,9 +6,11 @@
  * module.enableCompileCache does the same thing).
  *
  * The cache lives in $XDG_CACHE_HOME/nodesweep (default ~/.cache/nodesweep), one file per command (run, scan,
- * ...), named after the Node version and the bundle's size and mtime. V8 checks each cache against the source
- * and its own version and flags and ignores one that does not match; a missing, stale or unwritable cache only
- * costs the time it would save. NODESWEEP_COMPILE_CACHE=0 turns it off.
+ * ...; `run --help` apart from `run`), named after the Node version and the bundle's size and mtime. It is
+ * written once, at the end of the first invocation that got through (exit 0, 2 or 4: a bad option or playbook
+ * compiles only part of the command and would leave a poor cache behind). V8 checks each cache against the
+ * source and its own version and flags and ignores one that does not match; a missing, stale or unwritable
+ * cache only costs the time it would save. NODESWEEP_COMPILE_CACHE=0 turns it off.
  */
 'use strict';
 const fs = require('node:fs');
@@ -26,9 +28,11 @@ function cacheDir() {
 }
 
 function cacheFile(dir, stat) {
-  const command = process.argv.slice(2).find((a) => /^[a-z]+$/.test(a)) || 'none';
+  const args = process.argv.slice(2);
+  const help = args.some((a) => a === '--help' || a === '-h' || a === '--version');
+  const command = `${args.find((a) => /^[a-z]+$/.test(a)) || 'none'}${help ? '-help' : ''}`;
   const key = `${process.version}-${process.arch}-${stat.size}-${Math.round(stat.mtimeMs)}`;
-  return { prefix: 'v8-', file: path.join(dir, `v8-${key}-${command}.bin`) };
+  return { file: path.join(dir, `v8-${key}-${command}.bin`) };
 }
 
 function readCache(file) {
@@ -46,7 +50,7 @@ function writeCache(dir, file, data) {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
-    const current = path.basename(file).replace(/-[a-z]+\.bin$/, '');
+    const current = path.basename(file).replace(/-[a-z]+(-help)?\.bin$/, '');
     for (const name of fs.readdirSync(dir)) {
       if (name.startsWith('v8-') && name.endsWith('.bin') && !name.startsWith(current)) fs.rmSync(path.join(dir, name), { force: true });
     }
@@ -71,7 +75,10 @@ function load() {
   mod.paths = Module._nodeModulePaths(path.dirname(bundle));
   script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
   // Written at the end of the run, so it holds every function the command compiled, not just the top level.
-  const save = cache && (cachedData === undefined || script.cachedDataRejected) ? () => writeCache(dir, cache.file, script.createCachedData()) : () => undefined;
+  const wanted = cache && (cachedData === undefined || script.cachedDataRejected);
+  const save = (code) => {
+    if (wanted && (code === 0 || code === 2 || code === 4)) writeCache(dir, cache.file, script.createCachedData());
+  };
   return { cli: mod.exports, save };
 }
 
@@ -79,7 +86,7 @@ const { cli, save } = load();
 const io = { stdout: process.stdout, stderr: process.stderr };
 // Exit explicitly once output is flushed (as dist/cli/main.js does): nothing left open may keep cron waiting.
 const exit = (code) => {
-  save();
+  save(code);
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 };
 cli.main(process.argv.slice(2), io).then(exit, (e) => exit(cli.reportError(e, io)));

@@ -14,7 +14,7 @@
  */
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve, join } from 'node:path';
+import { dirname, resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -27,21 +27,55 @@ const outdir = join(dist, 'bin');
 const outfile = join(outdir, 'nodesweep.cjs');
 
 /**
- * yargs finds its translations (locales/*.json) relative to its own file; bundled, that path points nowhere and
- * every message would be English whatever LANG says, where the unbundled CLI speaks the user's language. Point
- * it at the installed yargs package instead (a dependency, so present wherever the bin is installed), falling
- * back to the old path. If a yargs upgrade changes the line, the build fails here instead of drifting silently.
+ * Two changes to yargs' Node shim (lib/platform-shims/esm.mjs), each guarded: if a yargs upgrade changes the
+ * lines, the build fails here instead of drifting silently.
+ * - Translations: yargs finds locales/*.json relative to its own file; bundled, that path points nowhere and every
+ *   message would be English whatever LANG says. Point it at the installed yargs package.
+ * - Help layout on demand: cliui and string-width (loaded only to lay out --help and usage errors) build large
+ *   Unicode regular expressions and an Intl.Segmenter when loaded, about 30 ms of every start. They come from
+ *   `ns-lazy-ui` instead, a module whose functions require() them on first use; esbuild bundles such require()s as
+ *   modules that run when first required.
  */
-const yargsLocales = {
-  name: 'yargs-locales',
+const yargsShim = {
+  name: 'yargs-shim',
   setup(b) {
     b.onLoad({ filter: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, async (args) => {
-      const src = await readFile(args.path, 'utf8');
-      const from = "directory: resolve(__dirname, '../../../locales')";
-      if (!src.includes(from)) throw new Error(`${args.path}: no \`${from}\` to redirect (yargs changed: update scripts/bundle.mjs)`);
-      const to = "directory: (() => { try { return join(dirname(require.resolve('yargs/package.json')), 'locales') } catch { return resolve(__dirname, '../../../locales') } })()";
-      return { contents: src.replace(from, to), loader: 'js' };
+      let src = await readFile(args.path, 'utf8');
+      const edits = [
+        [
+          "directory: resolve(__dirname, '../../../locales')",
+          "directory: (() => { try { return join(dirname(require.resolve('yargs/package.json')), 'locales') } catch { return resolve(__dirname, '../../../locales') } })()",
+        ],
+        ["import cliui from 'cliui'", "import { cliui } from 'ns-lazy-ui'"],
+        ["import stringWidth from 'string-width';", "import { stringWidth } from 'ns-lazy-ui';"],
+      ];
+      for (const [from, to] of edits) {
+        if (!src.includes(from)) throw new Error(`${args.path}: no \`${from}\` to change (yargs changed: update scripts/bundle.mjs)`);
+        src = src.replace(from, to);
+      }
+      return { contents: src, loader: 'js', resolveDir: dirname(args.path) };
     });
+    b.onResolve({ filter: /^ns-lazy-ui$/ }, (args) => ({ path: 'ns-lazy-ui', namespace: 'ns-lazy-ui', pluginData: args.resolveDir }));
+    b.onLoad({ filter: /.*/, namespace: 'ns-lazy-ui' }, (args) => ({
+      resolveDir: args.pluginData,
+      loader: 'js',
+      contents: [
+        "export const cliui = (opts) => require('cliui').default(opts);",
+        "export const stringWidth = (s) => require('string-width').default(s);",
+      ].join('\n'),
+    }));
+  },
+};
+
+/**
+ * ssh2 is bundled (its ~25 files would otherwise be compiled on every start, outside the code cache), but its
+ * optional native crypto binding is found relative to its own file: keep that one require pointing into the
+ * installed package, where `npm ci` built it. Without the binding ssh2 falls back to its JavaScript ciphers.
+ */
+const ssh2Binding = {
+  name: 'ssh2-binding',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]sshcrypto\.node$/ }, () => ({ path: 'ssh2/lib/protocol/crypto/build/Release/sshcrypto.node', external: true }));
   },
 };
 
@@ -58,18 +92,19 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
+  supported: { 'regexp-set-notation': true }, // Node 20 has the v flag; esbuild would turn such literals into new RegExp() (parsed at load)
   minify: true,
   // Linked maps cost nothing at run time; `node --enable-source-maps` turns a bug's stack (exit 250) into src/ lines.
   sourcemap: 'linked',
   sourcesContent: false,
-  // Loaded from node_modules at run time: native bindings found through __dirname (ssh2, cpu-features,
-  // better-sqlite3) and client-node, which is large, ESM, and imported lazily only by kube_* modules.
-  external: ['ssh2', 'cpu-features', 'better-sqlite3', '@kubernetes/client-node', '*.node'],
+  // Loaded from node_modules at run time: native modules (cpu-features, which ssh2 asks for, better-sqlite3),
+  // and client-node, which is large and loaded only by the kube_* modules.
+  external: ['cpu-features', 'better-sqlite3', '@kubernetes/client-node', '*.node'],
   // Our code finds package files with new URL('../../...', import.meta.url): in CommonJS, the bundle's own URL.
   // esbuild keeps the entry's #! line above this banner.
   define: { 'import.meta.url': '__nsImportMetaUrl' },
   banner: { js: "const __nsImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [yargsLocales],
+  plugins: [yargsShim, ssh2Binding],
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);

@@ -89,7 +89,7 @@ describe('the bundled bin against the unbundled CLI', () => {
     assert.deepEqual(direct, a);
   });
 
-  test('the code cache: written on first use per command, reused unchanged, a bad one ignored and replaced, off with NODESWEEP_COMPILE_CACHE=0', async () => {
+  test('the code cache: written by the first invocation of a command that got through, reused unchanged, a bad one ignored and replaced, off with NODESWEEP_COMPILE_CACHE=0', async () => {
     rmSync(cacheDir(), { recursive: true, force: true });
     const args = ['inventory', '-i', join(REPO_ROOT, 'inventories/example.ini'), '--list'];
     const expected = await run(process.execPath, [unbundled(), ...args], env, dir);
@@ -120,10 +120,14 @@ describe('the bundled bin against the unbundled CLI', () => {
     assert.deepEqual(third, expected);
     assert.notDeepEqual(readFileSync(file), Buffer.alloc(50_000, 7), 'the bad cache was replaced');
 
-    // another command gets its own file; temp files never stay behind
+    // a command that stops at a bad option compiles only part of itself: it leaves no cache behind
+    const bad = await run(process.execPath, [bundled(), 'run', 'x.yml', '-i', 'a,', '--zzz'], env, dir);
+    assert.equal(bad.code, 5, bad.stderr);
+    assert.deepEqual(readdirSync(cacheDir()), [files[0]!]);
+    // --help has its own file (it compiles the help, not the command); temp files never stay behind
     const v = await run(process.execPath, [bundled(), 'run', '--help'], env, dir);
     assert.equal(v.code, 0, v.stderr);
-    assert.deepEqual(readdirSync(cacheDir()).sort(), [files[0]!, files[0]!.replace('-inventory.bin', '-run.bin')].sort());
+    assert.deepEqual(readdirSync(cacheDir()).sort(), [files[0]!, files[0]!.replace('-inventory.bin', '-run-help.bin')].sort());
   });
 
   test('--version, --help, run --help: same output, exit 0', async () => {

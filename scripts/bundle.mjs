@@ -93,7 +93,7 @@ await build({
   platform: 'node',
   target: 'node20',
   supported: { 'regexp-set-notation': true }, // Node 20 has the v flag; esbuild would turn such literals into new RegExp() (parsed at load)
-  minify: true,
+  minify: process.env.NS_BUNDLE_NOMINIFY === undefined,
   // Linked maps cost nothing at run time; `node --enable-source-maps` turns a bug's stack (exit 250) into src/ lines.
   sourcemap: 'linked',
   sourcesContent: false,

@@ -38,6 +38,9 @@ export const ADDRESS_PATTERNS = {
   hostname: new RegExp(`^${LABEL}(?:\\.${LABEL})*$`, 'iu'),
 };
 
+/** Labels of ASCII letters, digits, `_` and `-` that start and end with a letter or digit: a subset of `hostname`. */
+export const PLAIN_HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*$/;
+
 /** Ansible's parse_address(): returns [host, port] or throws when it is not a host name / address. */
 export function parseAddress(address: string, allowRanges: boolean): [string, number | undefined] {
   let port: number | undefined;
@@ -50,8 +53,12 @@ export function parseAddress(address: string, allowRanges: boolean): [string, nu
     }
   }
   let host: string | undefined;
-  for (const re of [ADDRESS_PATTERNS.ipv4, ADDRESS_PATTERNS.ipv6, ADDRESS_PATTERNS.hostname]) {
-    if (re.test(addr)) host = addr;
+  // Plain ASCII names are valid hostnames without the Unicode pattern, whose first use costs milliseconds.
+  if (PLAIN_HOSTNAME.test(addr)) host = addr;
+  else {
+    for (const re of [ADDRESS_PATTERNS.ipv4, ADDRESS_PATTERNS.ipv6, ADDRESS_PATTERNS.hostname]) {
+      if (re.test(addr)) host = addr;
+    }
   }
   if (!host) throw new Error(`Not a valid network hostname: ${addr}`);
   if (!allowRanges && host.includes('[')) throw new Error('Detected range in host but was asked to ignore ranges');

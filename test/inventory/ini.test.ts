@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { InventoryError } from '../../src/errors.js';
-import { expandHostPattern, expandHostnameRange, parseAddress } from '../../src/inventory/hostpattern.js';
+import { ADDRESS_PATTERNS, PLAIN_HOSTNAME, expandHostPattern, expandHostnameRange, parseAddress } from '../../src/inventory/hostpattern.js';
 import { parseIni } from '../../src/inventory/ini.js';
 import type { Inventory } from '../../src/inventory/types.js';
 
@@ -191,6 +191,34 @@ describe('parseIni: errors carry file:line', () => {
           return true;
         },
       );
+    });
+  }
+});
+
+describe('the plain-hostname fast path of parse_address', () => {
+  // Every name the ASCII shortcut accepts must be one the full (Unicode) hostname pattern accepts too.
+  const names = ['h1', 'web-01.example.com', 'a', '9', 'a_b', 'node_1.dc-2', 'x' + 'y'.repeat(200), 'a.b.c.d.e'];
+  const notPlain = ['a-', '_a', 'a_', '-a', 'a..b', '.a', 'a.', 'a b', 'ñode', 'w[1:2]', '[::1]', '', 'a.-b'];
+  for (const n of names) {
+    test(`${JSON.stringify(n.slice(0, 20))} is plain and a hostname`, () => {
+      assert.ok(PLAIN_HOSTNAME.test(n));
+      assert.ok(ADDRESS_PATTERNS.hostname.test(n));
+      assert.deepEqual(parseAddress(n, true), [n, undefined]);
+    });
+  }
+  for (const n of notPlain) {
+    test(`${JSON.stringify(n)} takes the full patterns`, () => {
+      assert.ok(!PLAIN_HOSTNAME.test(n));
+      let full: [string, number | undefined] | Error;
+      try {
+        full = parseAddress(n, true);
+      } catch (e) {
+        full = e as Error;
+      }
+      // the same answer the patterns alone give
+      const viaPatterns = [ADDRESS_PATTERNS.ipv4, ADDRESS_PATTERNS.ipv6, ADDRESS_PATTERNS.hostname].some((re) => re.test(n));
+      if (full instanceof Error) assert.ok(!viaPatterns || /range/.test(full.message), n);
+      else assert.ok(viaPatterns || /^\[/.test(n), n);
     });
   }
 });

@@ -139,7 +139,7 @@ export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks =
   if (a.junit) events.add(new JunitSink(a.junit, { redactor }));
   if (log) events.add(new LogSink(log.logger, { redactor }));
   // history, --metrics-file, --report-html: last, so a write error there cannot keep another report from closing
-  const facts = factsSinkFor(a, hooks.command ?? 'run', redactor, (m) => io.stderr.write(`[WARNING]: ${m}\n`));
+  const facts = factsSinkFor(a, hooks.command ?? 'run', redactor, (m) => io.stderr.write(`[WARNING]: ${m}\n`), playbook);
   if (facts) events.add(facts);
 
   // First Ctrl-C/SIGTERM: stop new work, close connections, print the recap (exit 99). Second: leave now.

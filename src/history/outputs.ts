@@ -11,6 +11,7 @@ import { defaultStateDbPath } from './options.js';
 import type { NodeHistory } from './db.js';
 import { errorMessage } from '../errors.js';
 import type { FactsArgs } from './options.js';
+import type { Playbook, TaskNode } from '../playbook/types.js';
 
 export type { FactsArgs } from './options.js';
 
@@ -24,6 +25,14 @@ export interface FactsOutputOptions {
   reportHtml?: string;
   /** History database path; undefined: no history. */
   stateDb?: string;
+  /**
+   * Record in stateDb even when the playbook gathers no node facts. True when --state-db was given; by default
+   * only runs of playbooks that use the cgroup or remediation modules are recorded (a playbook of shell tasks
+   * has nothing for `nodesweep history`, and does not pay for opening the database).
+   */
+  recordAlways?: boolean;
+  /** The playbook uses a module whose results are node facts (see playbookGathersFacts). */
+  gathersFacts?: boolean;
   redactor: Redactor;
   /** History problems never fail a run: they are reported here. */
   warn: (message: string) => void;
@@ -31,8 +40,9 @@ export interface FactsOutputOptions {
   now?: () => number;
 }
 
-/** Modules whose full results the facts need; other results are kept as status + msg only. */
-const KEEP = new Set(['cgroup_scan', 'cgroup_prune', 'crio_restart']);
+/** Modules whose results are node facts (the history's samples, prunes and remediations); the sink keeps their
+ * full results, and only status + msg of the others. */
+const FACT_MODULES = new Set(['cgroup_scan', 'cgroup_prune', 'crio_restart']);
 
 export class FactsSink implements EventSink {
   private readonly events: RunEvent[] = [];
@@ -43,12 +53,12 @@ export class FactsSink implements EventSink {
   handle(raw: RunEvent): void {
     // Load SQLite while the other hosts are busy with their handshakes rather than after the last one finished
     // (not at run_start: that would delay the first connections).
-    if (raw.kind === 'task_result' && !this.prefetched && this.opts.stateDb !== undefined) {
+    if (raw.kind === 'task_result' && !this.prefetched && this.recordsHistory()) {
       this.prefetched = true;
       void import('./db.js').catch(() => undefined);
     }
     const ev = this.opts.redactor.event(raw);
-    if (ev.kind === 'task_result' && !KEEP.has(moduleBase(ev.module))) {
+    if (ev.kind === 'task_result' && !FACT_MODULES.has(moduleBase(ev.module))) {
       const msg = typeof ev.result.msg === 'string' ? ev.result.msg : undefined;
       this.events.push({ ...ev, result: { status: ev.result.status, ...(msg !== undefined ? { msg } : {}) } });
       return;
@@ -66,13 +76,17 @@ export class FactsSink implements EventSink {
     const now = this.opts.now?.() ?? Math.round(Date.now() / 1000);
     let history: NodeHistory[] | null = null;
     // SQLite, prom-client and the page renderer load here, when a run asks for them, not at start-up.
-    if (this.opts.stateDb !== undefined) history = await this.recordHistory(run, now);
+    if (this.recordsHistory()) history = await this.recordHistory(run, now);
     if (this.opts.metricsFile) await (await import('../report/metrics.js')).writeMetricsFile(this.opts.metricsFile, run);
     if (this.opts.reportHtml) {
       const { buildHtmlData, renderHtmlReport } = await import('../report/html/report.js');
       const data = buildHtmlData(run, history, { command: this.opts.command, now });
       await writeFileAtomic(this.opts.reportHtml, renderHtmlReport(data));
     }
+  }
+
+  private recordsHistory(): boolean {
+    return this.opts.stateDb !== undefined && (this.opts.recordAlways === true || this.opts.gathersFacts !== false);
   }
 
   private async recordHistory(run: RunFacts, now: number): Promise<NodeHistory[] | null> {
@@ -94,11 +108,24 @@ export class FactsSink implements EventSink {
   }
 }
 
-/** The facts sink for a `run`/`scan` command line; null when it has nothing to do (--no-history, no files). */
-export function factsSinkFor(a: FactsArgs, command: string, redactor: Redactor, warn: (m: string) => void): FactsSink | null {
+/** Does any task or handler of the playbook (blocks included) use a module whose results are node facts? */
+export function playbookGathersFacts(playbook: Playbook): boolean {
+  const uses = (tasks: readonly TaskNode[]): boolean =>
+    tasks.some((t) => (t.kind === 'block' ? uses(t.block) || uses(t.rescue) || uses(t.always) : FACT_MODULES.has(moduleBase(t.module))));
+  return playbook.plays.some((p) => uses(p.tasks) || uses(p.handlers));
+}
+
+/**
+ * The facts sink for a `run`/`scan` command line; null when it has nothing to do (--no-history, no files, or
+ * only the default history database for a playbook that gathers no node facts).
+ */
+export function factsSinkFor(a: FactsArgs, command: string, redactor: Redactor, warn: (m: string) => void, playbook?: Playbook): FactsSink | null {
   const opts: FactsOutputOptions = { command, redactor, warn };
   if (a['metrics-file']) opts.metricsFile = a['metrics-file'];
   if (a['report-html']) opts.reportHtml = a['report-html'];
   if (a.history !== false) opts.stateDb = a['state-db'] ?? defaultStateDbPath();
-  return opts.metricsFile || opts.reportHtml || opts.stateDb ? new FactsSink(opts) : null;
+  opts.recordAlways = a['state-db'] !== undefined;
+  if (playbook) opts.gathersFacts = playbookGathersFacts(playbook);
+  const history = opts.stateDb !== undefined && (opts.recordAlways || opts.gathersFacts !== false);
+  return opts.metricsFile || opts.reportHtml || history ? new FactsSink(opts) : null;
 }

@@ -36,14 +36,14 @@ describe('run: reports, metrics and history options', () => {
     h.close();
   });
 
-  test('history goes to $XDG_STATE_HOME by default, and nowhere with --no-history', async () => {
+  test('a playbook without node facts leaves the default history database alone; --state-db records it anyway', async () => {
     const state = join(dir, 'xdg');
     const args = ['run', join(dir, 'site.yml'), '-i', join(dir, 'inv.ini')];
-    const off = await runCli([...args, '--no-history'], { env: { XDG_STATE_HOME: state } });
-    assert.equal(off.code, 0, off.stderr);
+    const plain = await runCli(args, { env: { XDG_STATE_HOME: state } });
+    assert.equal(plain.code, 0, plain.stderr);
     assert.equal(existsSync(join(state, 'nodesweep', 'history.db')), false);
-    const on = await runCli(args, { env: { XDG_STATE_HOME: state } });
-    assert.equal(on.code, 0, on.stderr);
+    const explicit = await runCli([...args, '--state-db', join(state, 'nodesweep', 'history.db')], { env: { XDG_STATE_HOME: state } });
+    assert.equal(explicit.code, 0, explicit.stderr);
     assert.equal(existsSync(join(state, 'nodesweep', 'history.db')), true);
   });
 

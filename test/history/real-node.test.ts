@@ -6,6 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,4 +74,17 @@ test('prune playbook on a real node: HTML data, metrics and history agree with t
     { phase: 'after', leaked_total: left.length },
   ]);
   db.close();
+
+  // `nodesweep scan` (a playbook that gathers node facts) records in the default database ($XDG_STATE_HOME),
+  // and --no-history keeps it from doing so
+  const state = out('xdg');
+  const off = await runCli(['scan', '-i', inv, '--json', '--no-history'], { env: { XDG_STATE_HOME: state }, timeoutMs: 120_000 });
+  assert.equal(off.code, 0, off.stdout + off.stderr);
+  assert.equal(existsSync(join(state, 'nodesweep', 'history.db')), false);
+  const s = await runCli(['scan', '-i', inv, '--json'], { env: { XDG_STATE_HOME: state }, timeoutMs: 120_000 });
+  assert.equal(s.code, 0, s.stdout + s.stderr);
+  const dflt = openHistory(join(state, 'nodesweep', 'history.db'));
+  assert.deepEqual(dflt.prepare('SELECT command FROM runs').all(), [{ command: 'scan' }]);
+  assert.equal(dflt.prepare("SELECT leaked_total FROM samples WHERE node = 'node1'").pluck().get(), left.length);
+  dflt.close();
 });

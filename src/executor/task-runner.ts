@@ -571,8 +571,13 @@ class OneTask {
     const { ctx, engine, state, pool } = this.env;
     const task = this.task;
     const explicitTimeoutS = this.scope.timeout;
+    // The module's signal: aborted by Ctrl-C (the run's signal) or by the task timeout below. Linked by hand:
+    // AbortSignal.any() costs weak references and a registry per task.
     const taskAbort = new AbortController();
-    const signal = AbortSignal.any([ctx.signal, taskAbort.signal]);
+    const signal = taskAbort.signal;
+    const onRunAbort = () => taskAbort.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) onRunAbort();
+    else ctx.signal.addEventListener('abort', onRunAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     try {
       let transport: Transport;
@@ -633,6 +638,7 @@ class OneTask {
       return failed(`MODULE FAILURE: ${errorMessage(e)}`, { exception: e instanceof Error ? e.stack : String(e) });
     } finally {
       if (timer) clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onRunAbort);
     }
   }
 }

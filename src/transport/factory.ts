@@ -12,7 +12,7 @@ import type { RunOptions, TransportFactory } from '../executor/context.js';
 import { KnownHostsFile } from './known-hosts.js';
 import { LocalTransport } from './local.js';
 import { defaultEnvironment, resolveConnectionSpec, type SpecEnvironment } from './spec.js';
-import { SshTransport, type SshTransportOptions } from './ssh.js';
+import { GLOBAL_KNOWN_HOSTS, SshTransport, type SshTransportOptions } from './ssh.js';
 import type { Transport } from './types.js';
 
 export interface TransportFactoryDeps {
@@ -29,6 +29,8 @@ export interface TransportFactoryDeps {
 
 export class DefaultTransportFactory implements TransportFactory {
   private readonly knownHosts = new Map<string, KnownHostsFile>();
+  /** The system-wide known_hosts, read once for the whole run. */
+  private readonly globalKnownHosts = new KnownHostsFile(GLOBAL_KNOWN_HOSTS);
   private readonly passphrases = new Map<string, Promise<string | undefined>>();
   private readonly env: SpecEnvironment;
   private sshConfig: SSHConfig | undefined;
@@ -50,6 +52,7 @@ export class DefaultTransportFactory implements TransportFactory {
       this.knownHosts.set(spec.knownHostsFile, kh);
     }
     const opts: SshTransportOptions = { ...this.deps.ssh, knownHosts: kh };
+    if (this.deps.ssh?.globalKnownHostsFiles === undefined) opts.globalKnownHosts = [this.globalKnownHosts];
     // --ask-key-passphrase's answer, when the CLI did not hand us a prompt callback instead.
     const given = this.options.keyPassphrase;
     const ask = this.deps.passphrase ?? (given !== undefined ? async () => given : undefined);

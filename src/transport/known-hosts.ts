@@ -193,12 +193,22 @@ export function entryLocation(file: string, line: number): string {
 export class KnownHostsFile {
   readonly path: string;
   private queue: Promise<unknown> = Promise.resolve();
+  private cached: Promise<KnownHosts> | undefined;
 
   constructor(path: string) {
     this.path = path;
   }
 
-  async read(): Promise<KnownHosts> {
+  /**
+   * The file as this run last read it: one read and parse shared by every host's lookups, not four per host.
+   * Appends made through this instance drop it; before appending, addIfUnknown reads the file afresh under the
+   * lock, so keys another process added meanwhile are seen where it matters.
+   */
+  read(): Promise<KnownHosts> {
+    return (this.cached ??= this.readFresh());
+  }
+
+  private async readFresh(): Promise<KnownHosts> {
     let text = '';
     try {
       text = await readFile(this.path, 'utf8');
@@ -218,8 +228,9 @@ export class KnownHostsFile {
    */
   addIfUnknown(host: string, port: number, key: HostKey): Promise<LookupResult> {
     const run = this.queue.then(() => this.withFileLock(async () => {
-      const res = await this.lookup(host, port, key);
+      const res = lookupHostKey(await this.readFresh(), host, port, key);
       if (res.status !== 'unknown') return res;
+      this.cached = undefined;
       await this.appendLine(formatKnownHostsLine(host, port, key));
       return res;
     }));

@@ -16,11 +16,16 @@ import { shQuote } from './types.js';
 
 const { Client, utils } = ssh2;
 
+/** OpenSSH's default GlobalKnownHostsFile. */
+export const GLOBAL_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
 export interface SshTransportOptions {
   /** Shared known_hosts writer (one per file for the whole run); default: a private one for spec.knownHostsFile. */
   knownHosts?: KnownHostsFile;
   /** Read-only system-wide files checked after the user's, like ssh's GlobalKnownHostsFile. */
   globalKnownHostsFiles?: string[];
+  /** The same, already opened (shared by all hosts of a run, so each is read once); wins over globalKnownHostsFiles. */
+  globalKnownHosts?: KnownHostsFile[];
   /** Asked for the passphrase of an encrypted key when NODESWEEP_KEY_PASSPHRASE is not set (the CLI prompts). */
   passphrase?: (keyPath: string) => Promise<string | undefined>;
   /** Environment to read SSH_AUTH_SOCK and NODESWEEP_KEY_PASSPHRASE from; default process.env. */
@@ -65,7 +70,7 @@ export class SshTransport implements Transport {
     this.host = spec.host;
     this.spec = spec;
     this.knownHosts = opts.knownHosts ?? new KnownHostsFile(spec.knownHostsFile);
-    this.globalKnownHosts = (opts.globalKnownHostsFiles ?? ['/etc/ssh/ssh_known_hosts']).map((f) => new KnownHostsFile(f));
+    this.globalKnownHosts = opts.globalKnownHosts ?? (opts.globalKnownHostsFiles ?? [GLOBAL_KNOWN_HOSTS]).map((f) => new KnownHostsFile(f));
     this.env = opts.env ?? process.env;
   }
 

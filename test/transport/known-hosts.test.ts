@@ -204,6 +204,24 @@ describe('KnownHostsFile accept-new appends', () => {
     assert.equal(readFileSync(file, 'utf8'), `old ssh-ed25519 ${b64(ED_A)}\nnew ssh-ed25519 ${b64(ED_B)}\n`);
   });
 
+  test('one read per run: lookups share a parse; our own appends and (under the lock) other writers are seen', async () => {
+    const file = join(dir, 'cached');
+    writeFileSync(file, `a ssh-ed25519 ${b64(ED_A)}\n`);
+    const kh = new KnownHostsFile(file);
+    const first = await kh.read();
+    assert.equal(await kh.read(), first, 'the same parse, not a new read');
+    // a line written behind our back is not re-read for plain lookups...
+    writeFileSync(file, `a ssh-ed25519 ${b64(ED_A)}\nb ssh-ed25519 ${b64(ED_B)}\n`);
+    assert.equal((await kh.lookup('b', 22, ED_B)).status, 'unknown');
+    // ...but accept-new re-reads under the lock before appending: no duplicate of b
+    assert.equal((await kh.addIfUnknown('b', 22, ED_B)).status, 'match');
+    assert.equal(readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('b ')).length, 1);
+    // our own append drops the cached parse
+    assert.equal((await kh.addIfUnknown('c', 22, RSA_A)).status, 'unknown');
+    assert.equal((await kh.lookup('c', 22, RSA_A)).status, 'match');
+    assert.notEqual(await kh.read(), first);
+  });
+
   test('a missing file reads as empty', async () => {
     const kh = new KnownHostsFile(join(dir, 'absent'));
     assert.deepEqual(await kh.lookup('x', 22, ED_A), { status: 'unknown', knownKeyTypes: [] });

@@ -2,6 +2,7 @@
  * `runPlaybook`: every play in order over the inventory's hosts, emitting the run's events; closes every
  * connection at the end (also on Ctrl-C and on exceptions). Exit codes as ansible-playbook's.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { InterruptedError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
@@ -56,6 +57,8 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, ctx:
   events.add({ handle: (e: RunEvent) => recap.handle(e) });
   events.add({ handle: (e: RunEvent) => ctx.events.emit(e) });
   const runCtx: RunContext = { ...ctx, events };
+  // Every running task listens to the run's signal (Ctrl-C), up to --forks at once: not a leak.
+  setMaxListeners(0, ctx.signal);
 
   const pool = new TransportPool(ctx.transports);
   const run: RunState = {

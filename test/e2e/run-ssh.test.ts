@@ -155,6 +155,26 @@ describe('nodesweep run over SSH', () => {
     assert.equal(recapLines(r.stdout).length, 3);
   });
 
+  test('16 hosts at once (inventory names on one sshd): all ok, one login each, nothing on stderr', async () => {
+    const h = fleet.hosts[0]!;
+    const file = join(fleet.dir, 'sixteen.ini');
+    const names = Array.from({ length: 16 }, (_, i) => `alias${i + 1}`);
+    writeFileSync(
+      file,
+      ['[many]', ...names.map((n) => `${n} ansible_host=${h.host} ansible_port=${h.port}`), '', '[many:vars]', 'ansible_user=nodesweep-test', `ansible_ssh_private_key_file=${fleet.key.privateKeyPath}`, ''].join('\n'),
+    );
+    const playbook = join(fleet.dir, 'sixteen.yml');
+    writeFileSync(playbook, '- hosts: many\n  gather_facts: false\n  tasks:\n    - raw: echo one\n    - command: id -un\n      register: who\n    - assert: { that: ["who.stdout == \'nodesweep-test\'"] }\n');
+    const before = h.acceptedLogins();
+    const r = await runCli(['run', playbook, ...fleet.baseArgs(file)]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // e.g. no MaxListenersExceededWarning from 16 tasks listening to the run's Ctrl-C signal at once
+    assert.equal(r.stderr, '');
+    assert.equal(recapLines(r.stdout).length, 16);
+    assert.ok(recapLines(r.stdout).every((l) => /ok=3\s+changed=2\s+unreachable=0\s+failed=0/.test(l)), r.stdout);
+    assert.equal(h.acceptedLogins() - before, 16);
+  });
+
   test('become through real sudo as a non-root user', async () => {
     const inv = fleet.writeInventory({ user: 'nodesweep-test', file: 'become.ini' });
     const playbook = join(fleet.dir, 'become.yml');

@@ -94,6 +94,8 @@ await build({
   target: 'node20',
   supported: { 'regexp-set-notation': true }, // Node 20 has the v flag; esbuild would turn such literals into new RegExp() (parsed at load)
   minify: process.env.NS_BUNDLE_NOMINIFY === undefined,
+  // bin/nodesweep.cjs reads the bundle as latin1: non-ASCII characters must be escaped (esbuild's default).
+  charset: 'ascii',
   // Linked maps cost nothing at run time; `node --enable-source-maps` turns a bug's stack (exit 250) into src/ lines.
   sourcemap: 'linked',
   sourcesContent: false,
@@ -108,3 +110,4 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);
+if (readFileSync(outfile).some((b) => b > 0x7f)) throw new Error(`${outfile}: not pure ASCII (bin/nodesweep.cjs reads it as latin1)`);

@@ -13,7 +13,8 @@
  *                     abort: the shell kills the task's process group and prints `K K ID` after the result.
  * Output is never parsed line by line, so anything (binary, no newline, marker-like text, 10 MB) passes through.
  * The task's stdin is never the shell's stdin, so commands that read stdin cannot eat the protocol.
- * The common case costs three processes per exec: the wrapper subshell, setsid+sh, cat.
+ * The common case costs three processes per exec: the wrapper subshell, setsid+sh, cat (exec'd by the wrapper).
+ * /bin/sh by its path (as Ansible's `executable` default): no PATH search on every task.
  */
 import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
@@ -150,9 +151,9 @@ ns_run() {
   : >"$NS_T/p"
   (
     if [ $# -gt 0 ]; then
-      $NS_SETSID sh -c "$1" sh <"$NS_IN" >"$NS_T/o" 2>"$NS_T/e" &
+      $NS_SETSID /bin/sh -c "$1" sh <"$NS_IN" >"$NS_T/o" 2>"$NS_T/e" &
     else
-      $NS_SETSID sh "$NS_T/s" <"$NS_IN" >"$NS_T/o" 2>"$NS_T/e" &
+      $NS_SETSID /bin/sh "$NS_T/s" <"$NS_IN" >"$NS_T/o" 2>"$NS_T/e" &
     fi
     echo $! >"$NS_T/p"
     wait $!
@@ -162,7 +163,7 @@ ns_run() {
       cat "$NS_T/e" >>"$NS_T/o"
     fi
     printf '\\n%s R %d\\n' "$NS_N" "$r" >>"$NS_T/o"
-    cat "$NS_T/o"
+    exec cat "$NS_T/o"
   ) &
   NS_W=$!
   IFS= read -r NS_C

@@ -100,13 +100,20 @@ export async function startLabSshServer(o: LabSshServerOptions): Promise<LabSshS
       }
     });
     stream.on('close', () => {
-      if (!exited && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGHUP');
-        } catch {
-          /* already gone */
+      // A command still running a moment after its channel closed is hung up (its whole process group). Not at
+      // once: a shell that just read EOF is running its EXIT trap (nodesweep's removes its temp dir), and a
+      // hangup would kill that cleanup halfway, as OpenSSH's sshd (which sends none without a terminal) does not.
+      const t = setTimeout(() => {
+        if (!exited && child.pid !== undefined) {
+          try {
+            process.kill(-child.pid, 'SIGHUP');
+          } catch {
+            /* already gone */
+          }
         }
-      }
+      }, 1000);
+      t.unref();
+      child.once('close', () => clearTimeout(t));
     });
   };
 
@@ -141,13 +148,21 @@ export async function startLabSshServer(o: LabSshServerOptions): Promise<LabSshS
     host: o.host,
     port,
     async close() {
-      for (const c of children) if (c.pid !== undefined) {
-        try {
-          process.kill(-c.pid, 'SIGKILL');
-        } catch {
-          /* gone */
+      // TERM first: the sessions' shells run their EXIT traps (nodesweep's remote shell removes its temp dir);
+      // whatever still runs after a second is killed.
+      const signalAll = (sig: NodeJS.Signals) => {
+        for (const c of children) if (c.pid !== undefined) {
+          try {
+            process.kill(-c.pid, sig);
+          } catch {
+            /* gone */
+          }
         }
-      }
+      };
+      signalAll('SIGTERM');
+      const deadline = Date.now() + 1000;
+      while (children.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      signalAll('SIGKILL');
       for (const c of conns) c.end();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

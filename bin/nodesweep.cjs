@@ -6,7 +6,8 @@
  * module.enableCompileCache does the same thing).
  *
  * The cache lives in $XDG_CACHE_HOME/nodesweep (default ~/.cache/nodesweep), one file per command (run, scan,
- * ...; `run --help` apart from `run`), named after the Node version and the bundle's size and mtime. It is
+ * ...; `run --help` apart from `run`), named after the Node version and the bundle's size and mtime; the eight
+ * newest files are kept, so two installed versions do not evict each other. A command's file is
  * written once, at the end of the first invocation that got through (exit 0, 2 or 4: a bad option or playbook
  * compiles only part of the command and would leave a poor cache behind). V8 checks each cache against the
  * source and its own version and flags and ignores one that does not match; a missing, stale or unwritable
@@ -43,17 +44,22 @@ function readCache(file) {
   }
 }
 
-/** Atomically (temp file + rename, so concurrent runs never read half a file); drops caches of other builds. */
+/** Caches kept per user: a few commands of a build or two (two installed versions must not evict each other). */
+const KEEP_CACHES = 8;
+
+/** Atomically (temp file + rename, so concurrent runs never read half a file); then only the newest files stay. */
 function writeCache(dir, file, data) {
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
-    const current = path.basename(file).replace(/-[a-z]+(-help)?\.bin$/, '');
-    for (const name of fs.readdirSync(dir)) {
-      if (name.startsWith('v8-') && name.endsWith('.bin') && !name.startsWith(current)) fs.rmSync(path.join(dir, name), { force: true });
-    }
+    const caches = fs
+      .readdirSync(dir)
+      .filter((name) => name.startsWith('v8-') && name.endsWith('.bin'))
+      .map((name) => ({ path: path.join(dir, name), mtime: fs.statSync(path.join(dir, name)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const old of caches.slice(KEEP_CACHES)) if (old.path !== file) fs.rmSync(old.path, { force: true });
   } catch {
     /* a read-only or full home directory only loses the speed-up */
   }
@@ -63,7 +69,13 @@ function load() {
   // The bundle starts with main.ts's `#!` line, which is no JavaScript inside a function wrapper: comment it out.
   // It is pure ASCII (esbuild escapes everything else: scripts/bundle.mjs sets charset 'ascii'), so latin1 reads
   // it exactly, in a fraction of the time UTF-8 decoding takes.
-  const source = fs.readFileSync(bundle, 'latin1').replace(/^#!/, '//');
+  let source;
+  try {
+    source = fs.readFileSync(bundle, 'latin1').replace(/^#!/, '//');
+  } catch (e) {
+    process.stderr.write(`ERROR! nodesweep is not built: cannot read ${bundle} (${e.code || e.message}); run 'npm run build' in ${path.join(__dirname, '..')}\n`);
+    process.exit(1);
+  }
   const dir = cacheDir();
   const cache = dir ? cacheFile(dir, fs.statSync(bundle)) : undefined;
   const cachedData = cache ? readCache(cache.file) : undefined;

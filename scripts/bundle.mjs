@@ -93,7 +93,9 @@ await build({
   platform: 'node',
   target: 'node20',
   supported: { 'regexp-set-notation': true }, // Node 20 has the v flag; esbuild would turn such literals into new RegExp() (parsed at load)
-  minify: process.env.NS_BUNDLE_NOMINIFY === undefined,
+  // Whitespace and syntax only: names stay, so a bug's stack trace (exit 250) reads as the source's functions.
+  minifyWhitespace: process.env.NS_BUNDLE_NOMINIFY === undefined,
+  minifySyntax: process.env.NS_BUNDLE_NOMINIFY === undefined,
   // bin/nodesweep.cjs reads the bundle as latin1: non-ASCII characters must be escaped (esbuild's default).
   charset: 'ascii',
   // Linked maps cost nothing at run time; `node --enable-source-maps` turns a bug's stack (exit 250) into src/ lines.

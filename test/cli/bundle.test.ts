@@ -128,6 +128,33 @@ describe('the bundled bin against the unbundled CLI', () => {
     const v = await run(process.execPath, [bundled(), 'run', '--help'], env, dir);
     assert.equal(v.code, 0, v.stderr);
     assert.deepEqual(readdirSync(cacheDir()).sort(), [files[0]!, files[0]!.replace('-inventory.bin', '-run-help.bin')].sort());
+
+    // other builds' caches (another installed version) stay, up to the eight newest files
+    const others = Array.from({ length: 9 }, (_, i) => join(cacheDir(), `v8-v0.0.0-x64-1-${i}-run.bin`));
+    others.forEach((f, i) => {
+      writeFileSync(f, 'other build');
+      const t = new Date(Date.UTC(2021, 0, 1 + i));
+      utimesSync(f, t, t);
+    });
+    rmSync(file);
+    const again = await run(process.execPath, [bundled(), ...args], env, dir);
+    assert.deepEqual(again, expected);
+    const kept = readdirSync(cacheDir()).sort();
+    assert.equal(kept.length, 8, kept.join(' '));
+    assert.ok(kept.includes(files[0]!), 'the cache just written stays');
+    assert.ok(kept.includes(files[0]!.replace('-inventory.bin', '-run-help.bin')));
+    // 11 files: the two of this build and the 6 newest others stay, the 3 oldest go
+    for (const f of others.slice(0, 3)) assert.ok(!kept.includes(f.split('/').pop()!), `the oldest go: ${f}`);
+    for (const f of others.slice(3)) assert.ok(kept.includes(f.split('/').pop()!), `newer ones stay: ${f}`);
+  });
+
+  test('a bin without its bundle says how to build it (exit 1), no stack trace', async () => {
+    const lone = join(dir, 'lone');
+    mkdirSync(join(lone, 'bin'), { recursive: true });
+    copyFileSync(bundled(), join(lone, 'bin', 'nodesweep.cjs'));
+    const r = await run(process.execPath, [join(lone, 'bin', 'nodesweep.cjs'), '--version'], env, dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^ERROR! nodesweep is not built: cannot read .*dist\/bin\/nodesweep\.cjs \(ENOENT\); run 'npm run build' in .*lone\n$/);
   });
 
   test('--version, --help, run --help: same output, exit 0', async () => {

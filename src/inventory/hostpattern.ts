@@ -65,7 +65,12 @@ export function parseAddress(address: string, allowRanges: boolean): [string, nu
   return [host, port];
 }
 
+/** A dotted quad of plain numbers (no ranges): decided without the full patterns, whose first use is costly. */
+const PLAIN_DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
 export function isIpAddress(name: string): boolean {
+  const quad = PLAIN_DOTTED_QUAD.exec(name);
+  if (quad) return quad.slice(1).every((octet) => Number(octet) <= 255);
   return ADDRESS_PATTERNS.ipv4.test(name) || ADDRESS_PATTERNS.ipv6.test(name);
 }
 

@@ -5,6 +5,7 @@
  * each encrypted key's passphrase once however many hosts connect at the same time.
  */
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { UsageError, errorMessage } from '../errors.js';
@@ -32,6 +33,7 @@ export class DefaultTransportFactory implements TransportFactory {
   /** The system-wide known_hosts, read once for the whole run. */
   private readonly globalKnownHosts = new KnownHostsFile(GLOBAL_KNOWN_HOSTS);
   private readonly passphrases = new Map<string, Promise<string | undefined>>();
+  private readonly keyFiles = new Map<string, Promise<Buffer>>();
   private readonly env: SpecEnvironment;
   private sshConfig: SSHConfig | undefined;
   private sshConfigLoaded = false;
@@ -51,7 +53,7 @@ export class DefaultTransportFactory implements TransportFactory {
       kh = new KnownHostsFile(spec.knownHostsFile);
       this.knownHosts.set(spec.knownHostsFile, kh);
     }
-    const opts: SshTransportOptions = { ...this.deps.ssh, knownHosts: kh };
+    const opts: SshTransportOptions = { ...this.deps.ssh, knownHosts: kh, readKeyFile: (path) => this.readKeyFile(path) };
     if (this.deps.ssh?.globalKnownHostsFiles === undefined) opts.globalKnownHosts = [this.globalKnownHosts];
     // --ask-key-passphrase's answer, when the CLI did not hand us a prompt callback instead.
     const given = this.options.keyPassphrase;
@@ -67,6 +69,16 @@ export class DefaultTransportFactory implements TransportFactory {
       };
     }
     return new SshTransport(spec, opts);
+  }
+
+  /** One read per key file for the whole run (every host usually shares the same key). */
+  private readKeyFile(path: string): Promise<Buffer> {
+    let p = this.keyFiles.get(path);
+    if (!p) {
+      p = readFile(path);
+      this.keyFiles.set(path, p);
+    }
+    return p;
   }
 
   private config(): SSHConfig | undefined {

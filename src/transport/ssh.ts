@@ -26,6 +26,8 @@ export interface SshTransportOptions {
   globalKnownHostsFiles?: string[];
   /** The same, already opened (shared by all hosts of a run, so each is read once); wins over globalKnownHostsFiles. */
   globalKnownHosts?: KnownHostsFile[];
+  /** Reads a private key file; the factory shares one read per file across all hosts. Default: fs readFile. */
+  readKeyFile?: (path: string) => Promise<Buffer>;
   /** Asked for the passphrase of an encrypted key when NODESWEEP_KEY_PASSPHRASE is not set (the CLI prompts). */
   passphrase?: (keyPath: string) => Promise<string | undefined>;
   /** Environment to read SSH_AUTH_SOCK and NODESWEEP_KEY_PASSPHRASE from; default process.env. */
@@ -461,7 +463,7 @@ export class SshTransport implements Transport {
     for (const [path, required] of ids) {
       let data: Buffer;
       try {
-        data = await readFile(path);
+        data = await (this.opts.readKeyFile ?? readFile)(path);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (required) throw new AuthError(this.host, `private key file ${path} cannot be read (${code ?? errorMessage(e)})`, { cause: e });

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { InventoryError } from '../../src/errors.js';
-import { ADDRESS_PATTERNS, PLAIN_HOSTNAME, expandHostPattern, expandHostnameRange, parseAddress } from '../../src/inventory/hostpattern.js';
+import { ADDRESS_PATTERNS, PLAIN_HOSTNAME, expandHostPattern, expandHostnameRange, isIpAddress, parseAddress } from '../../src/inventory/hostpattern.js';
 import { parseIni } from '../../src/inventory/ini.js';
 import type { Inventory } from '../../src/inventory/types.js';
 
@@ -191,6 +191,14 @@ describe('parseIni: errors carry file:line', () => {
           return true;
         },
       );
+    });
+  }
+});
+
+describe('isIpAddress: the dotted-quad shortcut agrees with the full patterns', () => {
+  for (const name of ['127.0.0.1', '0.0.0.0', '255.255.255.255', '256.1.1.1', '1.2.3.999', '001.002.003.004', '1.2.3', '1.2.3.4.5', '10.0.0.1x', '::1', 'fe80::1', 'h1', '1.2.3.[1:3]']) {
+    test(JSON.stringify(name), () => {
+      assert.equal(isIpAddress(name), ADDRESS_PATTERNS.ipv4.test(name) || ADDRESS_PATTERNS.ipv6.test(name));
     });
   }
 });

@@ -4,6 +4,8 @@
  *
  * Protocol. Status lines the shell prints start with a random per-shell token K; each exec has its own random
  * nonce N that the task never sees (it lives only in the shell's memory), so output cannot forge it.
+ *   start           : the preamble; without sudo the first exec is written right after it, not after READY
+ *                     (the shell reads them in order; it dies before READY only if the exec never ran)
  *   client -> shell : `ns_run ID N IN 'script'` (big scripts and base64 stdin go through here-docs first)
  *   shell           : runs `setsid sh -c script <IN >o 2>e` in the background (own process group), then blocks
  *                     reading one control line from its stdin while the task runs
@@ -35,12 +37,20 @@ export class FrameReader {
   private chunks: Buffer[] = [];
   private len = 0;
   private pending: { id: number; sepE: Buffer; sepR: Buffer; rAt?: number } | undefined;
+  /** A result expected once the shell has said READY (its first exec, sent together with the preamble). */
+  private afterReady: { id: number; nonce: string } | undefined;
 
   constructor(
     private readonly token: string,
     private readonly onFrame: (f: Frame) => void,
     private readonly onNoise: (b: Buffer) => void = () => undefined,
   ) {}
+
+  /** Like expectResult, but only after the shell's READY line: until then its bytes are status lines. */
+  expectResultAfterReady(id: number, nonce: string): void {
+    this.afterReady = { id, nonce };
+    this.drain();
+  }
 
   /** The next bytes (after any complete status lines) are the output of exec `id` with nonce `nonce`. */
   expectResult(id: number, nonce: string): void {
@@ -129,7 +139,13 @@ export class FrameReader {
       if (at > 0) this.onNoise(lineBuf.subarray(0, at));
       const parts = line.slice(at + this.token.length + 1).split(' ');
       if (parts[0] === 'UP') this.onFrame({ kind: 'up' });
-      else if (parts[0] === 'READY') this.onFrame({ kind: 'ready' });
+      else if (parts[0] === 'READY') {
+        this.onFrame({ kind: 'ready' });
+        const next = this.afterReady;
+        this.afterReady = undefined;
+        // What follows READY is that exec's output: rescan the buffered bytes as such.
+        if (next) this.expectResult(next.id, next.nonce);
+      }
       else if (parts[0] === 'K' && parts.length === 2 && /^\d+$/.test(parts[1]!)) this.onFrame({ kind: 'killed', id: Number(parts[1]) });
       else this.onNoise(lineBuf);
     }
@@ -264,12 +280,26 @@ export class RemoteShell {
   private queue: Promise<unknown> = Promise.resolve();
   dead = false;
   private deathReason = '';
+  /** The shell printed READY (its preamble ran): execs written before then wait for it on the host. */
+  private ready = false;
+  /** Why the shell failed before READY (set when it dies or times out during its start). */
+  private startFailure: string | undefined;
 
   private constructor(private readonly opts: ShellOpenOptions) {
-    this.reader = new FrameReader(this.token, (f) => this.onFrame?.(f));
+    this.reader = new FrameReader(this.token, (f) => {
+      if (f.kind === 'ready' && !this.ready) {
+        this.ready = true;
+        this.whenReady?.();
+      }
+      this.onFrame?.(f);
+    });
   }
 
-  /** Open a channel running `sh` (through sudo when becoming) and wait until it answers. */
+  /**
+   * Open a channel running `sh` (through sudo when becoming). With sudo, wait until the shell answers (there may
+   * be a password to give). Without, return once the preamble is written: the first exec follows it at once, in
+   * the same round trip, and a shell that dies before its READY fails that exec with ShellStartError.
+   */
   static async open(exec: ExecFn, opts: ShellOpenOptions): Promise<RemoteShell> {
     const shell = new RemoteShell(opts);
     await shell.start(exec);
@@ -300,6 +330,10 @@ export class RemoteShell {
       this.onClose?.(this.deathReason);
     });
     ch.on('error', () => undefined);
+    if (o.becomeUser === undefined) {
+      this.startPipelined();
+      return;
+    }
 
     await new Promise<void>((resolve, reject) => {
       let prompts = 0;
@@ -339,9 +373,32 @@ export class RemoteShell {
           resolve();
         }
       };
-      if (o.becomeUser === undefined) ch.write(preamble(this.token));
     });
   }
+
+  /** No sudo: write the preamble and watch for READY (or the shell's death) without waiting for it. */
+  private startPipelined(): void {
+    const o = this.opts;
+    const fail = (msg: string) => {
+      clearTimeout(timer);
+      if (this.ready || this.dead) return;
+      this.startFailure = msg;
+      this.destroy(msg);
+    };
+    const timer = setTimeout(() => fail(`remote shell did not start within ${o.startTimeoutMs / 1000}s${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`), o.startTimeoutMs);
+    this.channel.on('close', () => {
+      clearTimeout(timer);
+      if (!this.ready) this.startFailure ??= `remote shell failed${this.stderrTail.trim() ? `: ${this.stderrTail.trim()}` : ''}`;
+    });
+    this.whenReady = () => {
+      clearTimeout(timer);
+      this.stderrTail = '';
+    };
+    this.channel.write(preamble(this.token));
+  }
+
+  /** Called once on READY in pipelined starts. */
+  private whenReady: (() => void) | undefined;
 
   /** Run one script; execs on one shell run one at a time, in call order. */
   run(script: string, opts: { stdin?: Buffer; env?: Record<string, string>; timeoutMs: number; signal?: AbortSignal }): Promise<ShellResult> {
@@ -351,7 +408,10 @@ export class RemoteShell {
   }
 
   private runNow(script: string, opts: { stdin?: Buffer; env?: Record<string, string>; timeoutMs: number; signal?: AbortSignal }): Promise<ShellResult> {
-    if (this.dead) return Promise.reject(new ShellDiedError(`remote shell is gone${this.deathReason ? `: ${this.deathReason}` : ''}`, false));
+    if (this.dead) {
+      if (!this.ready) return Promise.reject(new ShellStartError(this.startFailure ?? `remote shell failed${this.deathReason ? `: ${this.deathReason}` : ''}`));
+      return Promise.reject(new ShellDiedError(`remote shell is gone${this.deathReason ? `: ${this.deathReason}` : ''}`, false));
+    }
     const id = this.nextId++;
     const nonce = `NN${randomBytes(16).toString('hex')}`;
     const msg = execMessage(id, nonce, `NS_END_${this.token}`, script, opts.stdin, opts.env);
@@ -370,6 +430,8 @@ export class RemoteShell {
       const kill = (why: 'timeout' | 'abort') => {
         if (killing) return;
         killing = why;
+        // Before READY the shell is not in ns_run yet: the kill goes out when it is (see onFrame).
+        if (!this.ready) return;
         this.channel.write(this.takeDone() + 'kill\n');
         grace = setTimeout(() => {
           // The shell did not confirm: drop it; the next exec opens a fresh one.
@@ -378,9 +440,22 @@ export class RemoteShell {
         }, this.opts.killGraceMs);
       };
       const onAbort = () => kill('abort');
-      // A non-finite or huge timeout means none (setTimeout would fire at once on overflow).
-      const timer = Number.isFinite(opts.timeoutMs) && opts.timeoutMs < 2 ** 31 ? setTimeout(() => kill('timeout'), Math.max(0, opts.timeoutMs)) : undefined;
+      // A non-finite or huge timeout means none (setTimeout would fire at once on overflow). The clock starts when
+      // the shell is ready (its start has a timeout of its own), as it did when the start was waited for.
+      let timer: NodeJS.Timeout | undefined;
+      const startClock = () => {
+        if (Number.isFinite(opts.timeoutMs) && opts.timeoutMs < 2 ** 31) timer = setTimeout(() => kill('timeout'), Math.max(0, opts.timeoutMs));
+      };
       this.onFrame = (f) => {
+        if (f.kind === 'ready') {
+          startClock();
+          if (killing) {
+            const why = killing;
+            killing = undefined;
+            kill(why);
+          }
+          return;
+        }
         if (f.kind === 'result' && f.id === id) {
           const r = { rc: f.rc, stdout: f.stdout, stderr: f.stderr };
           if (!killing) {
@@ -397,7 +472,9 @@ export class RemoteShell {
         opts.signal?.removeEventListener('abort', onAbort);
         this.onFrame = undefined;
         this.onClose = undefined;
-        reject(new ShellDiedError(`remote shell exited while a command was running${why ? `: ${why}` : ''}`, true));
+        // Dead before READY: the command never ran (the shell reads it only after its preamble).
+        if (!this.ready) reject(new ShellStartError(this.startFailure ?? `remote shell failed${why ? `: ${why}` : ''}`));
+        else reject(new ShellDiedError(`remote shell exited while a command was running${why ? `: ${why}` : ''}`, true));
       };
       if (opts.signal?.aborted) {
         // Never started: report it as killed without touching the host.
@@ -405,7 +482,10 @@ export class RemoteShell {
         return;
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.reader.expectResult(id, nonce);
+      if (this.ready) {
+        startClock();
+        this.reader.expectResult(id, nonce);
+      } else this.reader.expectResultAfterReady(id, nonce);
       this.channel.write(this.takeDone() + msg);
     });
   }

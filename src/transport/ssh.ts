@@ -135,6 +135,13 @@ export class SshTransport implements Transport {
         if (opts.signal) runOpts.signal = opts.signal;
         r = await shell.run(script, runOpts);
       } catch (e) {
+        if (e instanceof ShellStartError) {
+          // The shell died before its READY (the first exec is sent with the preamble): as a failed start above.
+          forget();
+          if (!conn.closed) return { rc: 1, stdout: '', stderr: `${e.message}\n`, timedOut: false, durationMs: Date.now() - started };
+          if (attempt === 0) continue;
+          throw this.dropError(conn, false, e.message);
+        }
         if (!(e instanceof ShellDiedError)) throw e;
         forget();
         if (e.started) {

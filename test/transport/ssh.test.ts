@@ -180,6 +180,42 @@ describe('exec on one long-lived shell', () => {
     assert.equal((await t.exec('echo ok', T)).stdout, 'ok\n');
   });
 
+  test('the first exec goes out with the shell preamble: a timeout, an abort and a stdin all work on a fresh shell', async () => {
+    // Each transport below starts a new remote shell, so its first exec is sent before the shell's READY.
+    const a = ssh(spec(main));
+    const started = Date.now();
+    const to = await a.exec('echo first; sleep 30', { timeoutMs: 400 });
+    assert.deepEqual([to.timedOut, to.rc, to.stdout], [true, 124, 'first\n']);
+    assert.ok(Date.now() - started < 5000);
+    assert.equal((await a.exec('echo next', T)).stdout, 'next\n');
+
+    const b = ssh(spec(main));
+    const ac = new AbortController();
+    const running = b.exec('sleep 30', { ...T, signal: ac.signal });
+    ac.abort(); // most likely before the READY arrived: the kill waits for it
+    const r = await running;
+    assert.equal(r.timedOut, false);
+    assert.notEqual(r.rc, 0);
+    assert.equal((await b.exec('echo ok', T)).stdout, 'ok\n');
+
+    const c = ssh(spec(main));
+    assert.equal((await c.exec('cat', { ...T, stdin: 'from stdin' })).stdout, 'from stdin');
+  });
+
+  test('a remote shell that cannot start (mktemp fails) fails the task, not the host; READY is never mistaken for output', async () => {
+    const broken = await startServer({ authorizedKeys: [key.publicKey], logLevel: 'INFO', extraConfig: ['SetEnv TMPDIR=/nonexistent/nodesweep-test'] });
+    appendFileSync(knownHosts, knownHostsLine(broken) + '\n');
+    const b = ssh(spec(broken));
+    const r = await b.exec('echo never', T);
+    assert.equal(r.rc, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /remote shell failed.*nonexistent/s);
+    // the connection stays: the next exec tries a fresh shell and fails the same way
+    const again = await b.exec('echo never', T);
+    assert.equal(again.rc, 1);
+    assert.equal(broken.acceptedLogins(), 1, 'one connection for both');
+  });
+
   test('concurrent execs on one transport are serialised and each gets its own result', async () => {
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => t.exec(`sleep 0.0$((${i} % 3)); echo ${i}`, T)));
     assert.deepEqual(

@@ -120,6 +120,8 @@ export function moduleBase(module: string): string {
 
 const CGROUP_MODULES = new Set(['cgroup_scan', 'cgroup_prune']);
 const REMEDIATION_MODULES = new Set(['crio_restart']);
+/** Modules whose results are node facts (the history's samples, prunes and remediations). */
+export const FACT_MODULES: ReadonlySet<string> = new Set([...CGROUP_MODULES, ...REMEDIATION_MODULES]);
 
 function zeroCounts(): LeakCounts {
   return { pod: 0, container: 0, conmon: 0, sandbox: 0, nested: 0 };

@@ -6,7 +6,7 @@
 import type { EventSink, RunEvent } from '../report/events.js';
 import type { Redactor } from '../report/redact.js';
 import { writeFileAtomic } from '../report/files.js';
-import { moduleBase, nodeFacts, type RunFacts } from './node-facts.js';
+import { FACT_MODULES, moduleBase, nodeFacts, type RunFacts } from './node-facts.js';
 import { defaultStateDbPath } from './options.js';
 import type { NodeHistory } from './db.js';
 import { errorMessage } from '../errors.js';
@@ -40,9 +40,6 @@ export interface FactsOutputOptions {
   now?: () => number;
 }
 
-/** Modules whose results are node facts (the history's samples, prunes and remediations); the sink keeps their
- * full results, and only status + msg of the others. */
-const FACT_MODULES = new Set(['cgroup_scan', 'cgroup_prune', 'crio_restart']);
 
 export class FactsSink implements EventSink {
   private readonly events: RunEvent[] = [];
@@ -53,11 +50,12 @@ export class FactsSink implements EventSink {
   handle(raw: RunEvent): void {
     // Load SQLite while the other hosts are busy with their handshakes rather than after the last one finished
     // (not at run_start: that would delay the first connections).
-    if (raw.kind === 'task_result' && !this.prefetched && this.recordsHistory()) {
+    if (raw.kind === 'task_result' && !this.prefetched && recordsHistory(this.opts)) {
       this.prefetched = true;
       void import('./db.js').catch(() => undefined);
     }
     const ev = this.opts.redactor.event(raw);
+    // The facts need the full results of the fact modules only: of the others, status + msg.
     if (ev.kind === 'task_result' && !FACT_MODULES.has(moduleBase(ev.module))) {
       const msg = typeof ev.result.msg === 'string' ? ev.result.msg : undefined;
       this.events.push({ ...ev, result: { status: ev.result.status, ...(msg !== undefined ? { msg } : {}) } });
@@ -76,17 +74,13 @@ export class FactsSink implements EventSink {
     const now = this.opts.now?.() ?? Math.round(Date.now() / 1000);
     let history: NodeHistory[] | null = null;
     // SQLite, prom-client and the page renderer load here, when a run asks for them, not at start-up.
-    if (this.recordsHistory()) history = await this.recordHistory(run, now);
+    if (recordsHistory(this.opts)) history = await this.recordHistory(run, now);
     if (this.opts.metricsFile) await (await import('../report/metrics.js')).writeMetricsFile(this.opts.metricsFile, run);
     if (this.opts.reportHtml) {
       const { buildHtmlData, renderHtmlReport } = await import('../report/html/report.js');
       const data = buildHtmlData(run, history, { command: this.opts.command, now });
       await writeFileAtomic(this.opts.reportHtml, renderHtmlReport(data));
     }
-  }
-
-  private recordsHistory(): boolean {
-    return this.opts.stateDb !== undefined && (this.opts.recordAlways === true || this.opts.gathersFacts !== false);
   }
 
   private async recordHistory(run: RunFacts, now: number): Promise<NodeHistory[] | null> {
@@ -108,6 +102,11 @@ export class FactsSink implements EventSink {
   }
 }
 
+/** The run goes into the history database: there is one, and --state-db named it or the playbook gathers facts. */
+function recordsHistory(o: FactsOutputOptions): boolean {
+  return o.stateDb !== undefined && (o.recordAlways === true || o.gathersFacts !== false);
+}
+
 /** Does any task or handler of the playbook (blocks included) use a module whose results are node facts? */
 export function playbookGathersFacts(playbook: Playbook): boolean {
   const uses = (tasks: readonly TaskNode[]): boolean =>
@@ -126,6 +125,5 @@ export function factsSinkFor(a: FactsArgs, command: string, redactor: Redactor, 
   if (a.history !== false) opts.stateDb = a['state-db'] ?? defaultStateDbPath();
   opts.recordAlways = a['state-db'] !== undefined;
   if (playbook) opts.gathersFacts = playbookGathersFacts(playbook);
-  const history = opts.stateDb !== undefined && (opts.recordAlways || opts.gathersFacts !== false);
-  return opts.metricsFile || opts.reportHtml || history ? new FactsSink(opts) : null;
+  return opts.metricsFile || opts.reportHtml || recordsHistory(opts) ? new FactsSink(opts) : null;
 }

@@ -16,8 +16,7 @@ import { ConsoleSink } from '../report/console.js';
 import { JsonReportSink } from '../report/json-report.js';
 import { JunitSink } from '../report/junit.js';
 import { RetryFileSink } from '../report/retry.js';
-import { LogSink } from '../report/log.js';
-import type { Logger } from 'winston';
+import { LogSink, openLogFile } from '../report/log.js';
 import { factsSinkFor, type FactsArgs } from '../history/outputs.js';
 import { loadExtraVars } from './extra-vars.js';
 import { promptHidden } from './prompt.js';
@@ -181,26 +180,6 @@ export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks =
     await events.close();
     await log?.close();
   }
-}
-
-/** A winston logger writing JSON lines to `path`; close() resolves once the file is flushed. */
-async function openLogFile(path: string): Promise<{ logger: Logger; close(): Promise<void> }> {
-  const { default: winston } = await import('winston');
-  const file = new winston.transports.File({ filename: path });
-  const logger = winston.createLogger({
-    level: 'debug',
-    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-    transports: [file],
-  });
-  return {
-    logger,
-    // Wait for the file transport itself: the logger's own 'finish' fires before the file is flushed.
-    close: () =>
-      new Promise<void>((resolve) => {
-        file.on('finish', () => resolve());
-        logger.end();
-      }),
-  };
 }
 
 export { UsageError };

@@ -79,3 +79,26 @@ export class LogSink implements EventSink {
     }
   }
 }
+
+/**
+ * A winston logger writing JSON lines to `path` (timestamp and level on each); close() resolves once the file
+ * is flushed. winston itself loads here, on first use: a run without --log-file never pays for it.
+ */
+export async function openLogFile(path: string): Promise<{ logger: Logger; close(): Promise<void> }> {
+  const { default: winston } = await import('winston');
+  const file = new winston.transports.File({ filename: path });
+  const logger = winston.createLogger({
+    level: 'debug',
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    transports: [file],
+  });
+  return {
+    logger,
+    // Wait for the file transport itself: the logger's own 'finish' fires before the file is flushed.
+    close: () =>
+      new Promise<void>((resolve) => {
+        file.on('finish', () => resolve());
+        logger.end();
+      }),
+  };
+}

@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, readFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import winston from 'winston';
 import { EventBus } from '../../src/report/events.js';
 import { JsonReportSink } from '../../src/report/json-report.js';
 import { JunitSink, xmlEscape } from '../../src/report/junit.js';
 import { RetryFileSink } from '../../src/report/retry.js';
-import { LogSink } from '../../src/report/log.js';
+import { LogSink, openLogFile } from '../../src/report/log.js';
 import { ConsoleSink } from '../../src/report/console.js';
 import { Redactor, MASK } from '../../src/report/redact.js';
 import { Scenario, collector } from './scenario.js';
@@ -21,20 +20,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 const exists = (p: string) => access(p).then(() => true, () => false);
-
-/** A JSON-lines file logger, and a way to end it once the file transport has flushed everything. */
-function fileLogger(filename: string): { logger: winston.Logger; end: () => Promise<void> } {
-  const file = new winston.transports.File({ filename });
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.combine(winston.format.timestamp(), winston.format.json()), transports: [file] });
-  return {
-    logger,
-    end: () =>
-      new Promise<void>((resolve) => {
-        file.on('finish', () => resolve());
-        logger.end();
-      }),
-  };
-}
 
 function sample(): Scenario {
   return new Scenario('site.yml', ['web1', 'web2', 'db'])
@@ -148,7 +133,7 @@ describe('RetryFileSink', () => {
 describe('LogSink', () => {
   test('JSON lines with play, host and task on every entry', async () => {
     const path = join(dir, 'run.log');
-    const { logger, end } = fileLogger(path);
+    const { logger, close: end } = await openLogFile(path);
     const sink = new LogSink(logger);
     for (const e of sample().events) sink.handle(e);
     await end();
@@ -185,7 +170,7 @@ describe('redaction across every sink', () => {
       .push({ kind: 'warning', message: `warn ${SSHPW}` })
       .end();
     const logPath = join(dir, 'run.log');
-    const { logger, end } = fileLogger(logPath);
+    const { logger, close: end } = await openLogFile(logPath);
     const out = collector();
     const bus = new EventBus()
       .add(new ConsoleSink(out.stream, { verbosity: 4, isTTY: false, color: false, redactor }))

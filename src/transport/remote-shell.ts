@@ -282,7 +282,7 @@ export class RemoteShell {
   private deathReason = '';
   /** The shell printed READY (its preamble ran): execs written before then wait for it on the host. */
   private ready = false;
-  /** Why the shell failed before READY (set when it dies or times out during its start). */
+  /** Set when a pipelined start timed out (the shell is then destroyed). */
   private startFailure: string | undefined;
 
   private constructor(private readonly opts: ShellOpenOptions) {
@@ -342,7 +342,7 @@ export class RemoteShell {
         this.destroy(msg);
         reject(new ShellStartError(msg));
       };
-      const timer = setTimeout(() => fail(`remote shell did not start within ${o.startTimeoutMs / 1000}s${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`), o.startTimeoutMs);
+      const timer = setTimeout(() => fail(this.startTimeoutMessage()), o.startTimeoutMs);
       const onStderr = () => {
         if (o.becomePassword === undefined) return;
         const seen = this.stderrTail.split(prompt).length - 1;
@@ -378,23 +378,26 @@ export class RemoteShell {
 
   /** No sudo: write the preamble and watch for READY (or the shell's death) without waiting for it. */
   private startPipelined(): void {
-    const o = this.opts;
-    const fail = (msg: string) => {
-      clearTimeout(timer);
+    const timer = setTimeout(() => {
       if (this.ready || this.dead) return;
-      this.startFailure = msg;
-      this.destroy(msg);
-    };
-    const timer = setTimeout(() => fail(`remote shell did not start within ${o.startTimeoutMs / 1000}s${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`), o.startTimeoutMs);
-    this.channel.on('close', () => {
-      clearTimeout(timer);
-      if (!this.ready) this.startFailure ??= `remote shell failed${this.stderrTail.trim() ? `: ${this.stderrTail.trim()}` : ''}`;
-    });
+      this.startFailure = this.startTimeoutMessage();
+      this.destroy(this.startFailure);
+    }, this.opts.startTimeoutMs);
+    this.channel.on('close', () => clearTimeout(timer));
     this.whenReady = () => {
       clearTimeout(timer);
       this.stderrTail = '';
     };
     this.channel.write(preamble(this.token));
+  }
+
+  private startTimeoutMessage(): string {
+    return `remote shell did not start within ${this.opts.startTimeoutMs / 1000}s${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`;
+  }
+
+  /** Why a pipelined start failed: its timeout, else what the dying shell said on stderr. */
+  private startFailureMessage(): string {
+    return this.startFailure ?? `remote shell failed${this.deathReason ? `: ${this.deathReason}` : ''}`;
   }
 
   /** Called once on READY in pipelined starts. */
@@ -409,7 +412,7 @@ export class RemoteShell {
 
   private runNow(script: string, opts: { stdin?: Buffer; env?: Record<string, string>; timeoutMs: number; signal?: AbortSignal }): Promise<ShellResult> {
     if (this.dead) {
-      if (!this.ready) return Promise.reject(new ShellStartError(this.startFailure ?? `remote shell failed${this.deathReason ? `: ${this.deathReason}` : ''}`));
+      if (!this.ready) return Promise.reject(new ShellStartError(this.startFailureMessage()));
       return Promise.reject(new ShellDiedError(`remote shell is gone${this.deathReason ? `: ${this.deathReason}` : ''}`, false));
     }
     const id = this.nextId++;
@@ -473,7 +476,7 @@ export class RemoteShell {
         this.onFrame = undefined;
         this.onClose = undefined;
         // Dead before READY: the command never ran (the shell reads it only after its preamble).
-        if (!this.ready) reject(new ShellStartError(this.startFailure ?? `remote shell failed${why ? `: ${why}` : ''}`));
+        if (!this.ready) reject(new ShellStartError(this.startFailureMessage()));
         else reject(new ShellDiedError(`remote shell exited while a command was running${why ? `: ${why}` : ''}`, true));
       };
       if (opts.signal?.aborted) {

@@ -115,20 +115,10 @@ export class SshTransport implements Transport {
       const forget = () => {
         if (conn.shells.get(key) === shellP) conn.shells.delete(key);
       };
-      let shell: RemoteShell;
-      try {
-        shell = await shellP;
-      } catch (e) {
-        if (e instanceof ShellStartError && !conn.closed) {
-          // sudo refused, no password...: the task fails, the host stays reachable.
-          return { rc: 1, stdout: '', stderr: `${e.message}\n`, timedOut: false, durationMs: Date.now() - started };
-        }
-        if (!conn.closed) throw new ConnectError(this.host, `could not start a remote shell: ${errorMessage(e)}`, { cause: e });
-        if (attempt === 0) continue; // dropped under us before anything ran: reconnect (once) and retry
-        throw this.dropError(conn, false);
-      }
+      let shell: RemoteShell | undefined;
       let r: ShellResult;
       try {
+        shell = await shellP;
         const runOpts: Parameters<RemoteShell['run']>[1] = { timeoutMs: opts.timeoutMs };
         if (opts.stdin !== undefined) runOpts.stdin = opts.stdin;
         if (opts.env) runOpts.env = opts.env;
@@ -136,20 +126,22 @@ export class SshTransport implements Transport {
         r = await shell.run(script, runOpts);
       } catch (e) {
         if (e instanceof ShellStartError) {
-          // The shell died before its READY (the first exec is sent with the preamble): as a failed start above.
+          // sudo refused, no password, a shell dead before its READY (the first exec goes out with the preamble,
+          // so run() reports that too): the task fails, the host stays reachable.
           forget();
           if (!conn.closed) return { rc: 1, stdout: '', stderr: `${e.message}\n`, timedOut: false, durationMs: Date.now() - started };
-          if (attempt === 0) continue;
-          throw this.dropError(conn, false, e.message);
-        }
-        if (!(e instanceof ShellDiedError)) throw e;
-        forget();
-        if (e.started) {
-          this.reconnectsLeft = 0; // a drop mid-command: the host is unreachable now
-          throw this.dropError(conn, true, e.message);
-        }
-        if (attempt === 0) continue; // never ran: retry once (reconnecting if the connection is gone)
-        throw this.dropError(conn, false, e.message);
+        } else if (shell === undefined) {
+          if (!conn.closed) throw new ConnectError(this.host, `could not start a remote shell: ${errorMessage(e)}`, { cause: e });
+        } else if (e instanceof ShellDiedError) {
+          forget();
+          if (e.started) {
+            this.reconnectsLeft = 0; // a drop mid-command: the host is unreachable now
+            throw this.dropError(conn, true, e.message);
+          }
+        } else throw e;
+        // Dropped under us, or the shell gone, before anything ran: reconnect (once) and retry.
+        if (attempt === 0) continue;
+        throw this.dropError(conn, false, errorMessage(e));
       }
       if (shell.dead) forget();
       const res: ExecResult = {

@@ -33,7 +33,7 @@ function cacheFile(dir, stat) {
   const help = args.some((a) => a === '--help' || a === '-h' || a === '--version');
   const command = `${args.find((a) => /^[a-z]+$/.test(a)) || 'none'}${help ? '-help' : ''}`;
   const key = `${process.version}-${process.arch}-${stat.size}-${Math.round(stat.mtimeMs)}`;
-  return { file: path.join(dir, `v8-${key}-${command}.bin`) };
+  return path.join(dir, `v8-${key}-${command}.bin`);
 }
 
 function readCache(file) {
@@ -78,7 +78,7 @@ function load() {
   }
   const dir = cacheDir();
   const cache = dir ? cacheFile(dir, fs.statSync(bundle)) : undefined;
-  const cachedData = cache ? readCache(cache.file) : undefined;
+  const cachedData = cache ? readCache(cache) : undefined;
   const script = new vm.Script(Module.wrap(source), {
     filename: bundle,
     cachedData,
@@ -91,7 +91,7 @@ function load() {
   // Written at the end of the run, so it holds every function the command compiled, not just the top level.
   const wanted = cache && (cachedData === undefined || script.cachedDataRejected);
   const save = (code) => {
-    if (wanted && (code === 0 || code === 2 || code === 4)) writeCache(dir, cache.file, script.createCachedData());
+    if (wanted && (code === 0 || code === 2 || code === 4)) writeCache(dir, cache, script.createCachedData());
   };
   return { cli: mod.exports, save };
 }

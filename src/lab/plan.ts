@@ -9,6 +9,7 @@
  * each node's leaks are sampled evenly over the schedule up to a cap; the plan keeps the true totals.
  */
 import { createHash } from 'node:crypto';
+import { rng } from '../util/rng.js';
 
 export type Qos = 'guaranteed' | 'burstable' | 'besteffort';
 
@@ -68,17 +69,6 @@ export interface LabPlan {
 
 export const CRON_INTERVAL_S = 120;
 
-/** mulberry32: small, seeded, good enough to spread pods over nodes. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hash(s: string): string {
   return createHash('sha256').update(s).digest('hex');

@@ -9,17 +9,7 @@ import { classify, planPrune } from '../../src/cgroup/classify.js';
 import type { CollectedNode } from '../../src/cgroup/types.js';
 import type { ContainerSpec, DirSpec, PodSpec } from './tree.js';
 import { NOW, buildNode, crictlPodsJson, fsPod, hex64, sdPod, uid } from './tree.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../src/util/rng.js';
 
 interface Meta {
   uid: string | null; // pod UID the dir belongs to
@@ -208,7 +198,7 @@ function check(w: World, seed: number, iter: number, rnd: () => number): number 
 
 test('planPrune never plans a live, populated, young, structural or out-of-scope dir, nor a parent before its children', () => {
   const seed = process.env.CGROUP_PROP_SEED ? Number(process.env.CGROUP_PROP_SEED) : Math.floor(Math.random() * 2 ** 31);
-  const rnd = mulberry32(seed);
+  const rnd = rng(seed);
   let planned = 0;
   let failedRuntimes = 0;
   const iterations = 3000;

@@ -69,7 +69,6 @@ export interface LabPlan {
 
 export const CRON_INTERVAL_S = 120;
 
-
 function hash(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }

@@ -67,6 +67,24 @@ async function startServer(opts: Parameters<typeof startSshd>[0]): Promise<SshdH
 
 const T = { timeoutMs: 10_000 };
 
+/** Run options for a factory: strict host keys against the suite's known_hosts, unless `o` says otherwise. */
+function runOptions(o: Partial<RunOptions> = {}): RunOptions {
+  return {
+    forks: 5,
+    check: false,
+    tags: [],
+    skipTags: [],
+    extraVars: {},
+    taskTimeoutMs: 60_000,
+    connectTimeoutMs: 5_000,
+    become: false,
+    knownHosts,
+    hostKeyChecking: 'strict',
+    verbosity: 0,
+    ...o,
+  };
+}
+
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -436,19 +454,7 @@ describe('host keys', () => {
     const many = await Promise.all(Array.from({ length: 30 }, () => startServer({ authorizedKeys: [key.publicKey], logLevel: 'INFO' })));
     const file = join(dir, 'kh-accept-new');
     writeFileSync(file, `unrelated ${otherKey.publicKey}`); // no final newline on purpose
-    const options: RunOptions = {
-      forks: 50,
-      check: false,
-      tags: [],
-      skipTags: [],
-      extraVars: {},
-      taskTimeoutMs: 60_000,
-      connectTimeoutMs: 10_000,
-      become: false,
-      knownHosts: file,
-      hostKeyChecking: 'accept-new',
-      verbosity: 0,
-    };
+    const options = runOptions({ forks: 50, connectTimeoutMs: 10_000, knownHosts: file, hostKeyChecking: 'accept-new' });
     const factory = new DefaultTransportFactory(options, { env: { home: dir, localUser: 'root' }, ssh: { env: {}, globalKnownHostsFiles: [] } });
     const ts = many.map((s, i) => factory.create(`node${i}`, { ansible_host: s.host, ansible_port: s.port, ansible_user: 'root', ansible_ssh_private_key_file: key.privateKeyPath }));
     transports.push(...ts);
@@ -491,19 +497,7 @@ describe('bastion hop', () => {
   });
 
   test('ansible_ssh_common_args ProxyCommand "ssh -W %h:%p" through the factory', async () => {
-    const options: RunOptions = {
-      forks: 5,
-      check: false,
-      tags: [],
-      skipTags: [],
-      extraVars: {},
-      taskTimeoutMs: 60_000,
-      connectTimeoutMs: 5_000,
-      become: false,
-      knownHosts,
-      hostKeyChecking: 'strict',
-      verbosity: 0,
-    };
+    const options = runOptions();
     const factory = new DefaultTransportFactory(options, { env: { home: dir, localUser: 'root' }, ssh: { env: {}, globalKnownHostsFiles: [] } });
     const t = factory.create('behind', {
       ansible_host: target.host,
@@ -558,25 +552,12 @@ describe('dropped connections', () => {
 });
 
 describe('DefaultTransportFactory', () => {
-  const baseOptions = (): RunOptions => ({
-    forks: 5,
-    check: false,
-    tags: [],
-    skipTags: [],
-    extraVars: {},
-    taskTimeoutMs: 60_000,
-    connectTimeoutMs: 5_000,
-    become: false,
-    knownHosts,
-    hostKeyChecking: 'strict',
-    verbosity: 0,
-  });
 
   test('reads <home>/.ssh/config: Host alias -> HostName, Port, User, IdentityFile', async () => {
     const home = join(dir, 'home-cfg');
     mkdirSync(join(home, '.ssh'), { recursive: true });
     writeFileSync(join(home, '.ssh', 'config'), `Host fleet-*\n  HostName ${main.host}\n  Port ${main.port}\n  User ${TEST_USER}\n  IdentityFile ${key.privateKeyPath}\n`);
-    const f = new DefaultTransportFactory(baseOptions(), { env: { home, localUser: 'nobody' }, ssh: { env: {}, globalKnownHostsFiles: [] } });
+    const f = new DefaultTransportFactory(runOptions(), { env: { home, localUser: 'nobody' }, ssh: { env: {}, globalKnownHostsFiles: [] } });
     const t = f.create('inv-name', { ansible_host: 'fleet-7' });
     transports.push(t);
     assert.equal((await t.exec('whoami', T)).stdout, `${TEST_USER}\n`);
@@ -584,7 +565,7 @@ describe('DefaultTransportFactory', () => {
 
   test('an encrypted key is asked for once, however many hosts connect at once', async () => {
     const asked: string[] = [];
-    const f = new DefaultTransportFactory(baseOptions(), {
+    const f = new DefaultTransportFactory(runOptions(), {
       sshConfigFile: false,
       env: { home: join(dir, 'nohome'), localUser: 'root' },
       ssh: { env: {}, globalKnownHostsFiles: [] },
@@ -603,19 +584,7 @@ describe('DefaultTransportFactory', () => {
   });
 
   test('ansible_connection=local gives a LocalTransport, ssh an SshTransport', () => {
-    const options = {
-      forks: 5,
-      check: false,
-      tags: [],
-      skipTags: [],
-      extraVars: {},
-      taskTimeoutMs: 1000,
-      connectTimeoutMs: 1000,
-      become: false,
-      knownHosts,
-      hostKeyChecking: 'strict',
-      verbosity: 0,
-    } satisfies RunOptions;
+    const options = runOptions({ taskTimeoutMs: 1000, connectTimeoutMs: 1000 });
     const f = new DefaultTransportFactory(options);
     assert.ok(f.create('localhost', { ansible_connection: 'local' }) instanceof LocalTransport);
     assert.ok(f.create('web', {}) instanceof SshTransport);

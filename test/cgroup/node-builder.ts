@@ -70,6 +70,20 @@ export interface PodSpec {
   bogusPids?: boolean;
 }
 
+/** A pod of the story's CronJob: gone from crictl and kubelet, its sandbox, container and conmon dirs left behind. */
+export function leftBehindPod(qos: Qos, opts: { bogusPids?: boolean } = {}): PodSpec {
+  return {
+    qos,
+    live: 'gone',
+    ...(opts.bogusPids ? { bogusPids: true } : {}),
+    containers: [
+      { kind: 'sandbox', known: false },
+      { kind: 'container', known: false },
+      { kind: 'conmon', known: false },
+    ],
+  };
+}
+
 export interface NodeSpec {
   mode: 'v1' | 'v2';
   driver: 'systemd' | 'cgroupfs';

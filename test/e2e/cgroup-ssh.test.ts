@@ -7,22 +7,13 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { runCli, recapLines } from '../helpers/cli.js';
-import { buildNode, cgroupSkipReason, dirExists, expectations, procState, type BuiltNode, type PodSpec } from '../cgroup/node-builder.js';
+import { buildNode, cgroupSkipReason, leftBehindPod, dirExists, expectations, procState, type BuiltNode, type PodSpec } from '../cgroup/node-builder.js';
 
 const skip = cgroupSkipReason();
 
 /** A node shaped like the story's: a CronJob's pods gone, leaving every kind of dir behind, plus live pods. */
 function storyNode(mode: 'v1' | 'v2', opts: { busyLeak?: boolean } = {}): BuiltNode {
-  const gone: PodSpec[] = Array.from({ length: 6 }, (_, i) => ({
-    qos: (['burstable', 'besteffort', 'guaranteed'] as const)[i % 3]!,
-    live: 'gone' as const,
-    bogusPids: true,
-    containers: [
-      { kind: 'sandbox' as const, known: false },
-      { kind: 'container' as const, known: false },
-      { kind: 'conmon' as const, known: false },
-    ],
-  }));
+  const gone: PodSpec[] = Array.from({ length: 6 }, (_, i) => leftBehindPod((['burstable', 'besteffort', 'guaranteed'] as const)[i % 3]!, { bogusPids: true }));
   const pods: PodSpec[] = [
     ...gone,
     {

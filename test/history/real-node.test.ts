@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { buildNode, cgroupSkipReason, type BuiltNode, type PodSpec } from '../cgroup/node-builder.js';
+import { buildNode, cgroupSkipReason, leftBehindPod, type BuiltNode, type PodSpec } from '../cgroup/node-builder.js';
 import { openHistory } from '../../src/history/db.js';
 import { LEAK_KINDS } from '../../src/history/node-facts.js';
 
@@ -26,15 +26,7 @@ after(async () => {
 test('prune playbook on a real node: HTML data, metrics and history agree with the JSON report', { skip }, async () => {
   dir = await mkdtemp(join(tmpdir(), 'ns-real-'));
   const pods: PodSpec[] = [
-    ...Array.from({ length: 4 }, (_, i): PodSpec => ({
-      qos: (['burstable', 'besteffort'] as const)[i % 2]!,
-      live: 'gone',
-      containers: [
-        { kind: 'sandbox', known: false },
-        { kind: 'container', known: false },
-        { kind: 'conmon', known: false },
-      ],
-    })),
+    ...Array.from({ length: 4 }, (_, i) => leftBehindPod((['burstable', 'besteffort'] as const)[i % 2]!)),
     { qos: 'burstable', live: 'runtime', containers: [{ kind: 'container', known: true, process: 'sleep' }] },
   ];
   const node = buildNode({ mode: 'v1', driver: 'systemd', pods, systemSlice: true });

@@ -4,7 +4,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildNode, cgroupSkipReason, crictlState, dirExists, expectations, procState, type BuiltNode, type NodeSpec, type PodSpec } from '../cgroup/node-builder.js';
+import { buildNode, cgroupSkipReason, leftBehindPod, crictlState, dirExists, expectations, procState, type BuiltNode, type NodeSpec, type PodSpec } from '../cgroup/node-builder.js';
 import { runModule } from './ctx.js';
 import { cgroupPruneModule, composeResult, parsePruneOutput, type PruneScriptReport } from '../../src/modules/cgroup_prune.js';
 import { readFileSync } from 'node:fs';
@@ -49,16 +49,7 @@ function storyPods(): PodSpec[] {
     // a live Guaranteed pod whose processes sit in the pod slice itself
     { qos: 'guaranteed', live: 'runtime', process: 'sleep', containers: [{ kind: 'container', known: true }] },
     // the CronJob pods of the story: gone, every kind left behind, in each QoS class
-    ...(['guaranteed', 'burstable', 'besteffort'] as const).map((qos) => ({
-      qos,
-      live: 'gone' as const,
-      bogusPids: true,
-      containers: [
-        { kind: 'sandbox' as const, known: false },
-        { kind: 'container' as const, known: false },
-        { kind: 'conmon' as const, known: false },
-      ],
-    })),
+    ...(['guaranteed', 'burstable', 'besteffort'] as const).map((qos) => leftBehindPod(qos, { bogusPids: true })),
     // terminating: only the kubelet pods dir knows it
     { qos: 'besteffort', live: 'kubelet-only', containers: [{ kind: 'container', known: false }, { kind: 'sandbox', known: false }] },
   ];

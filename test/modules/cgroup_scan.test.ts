@@ -4,7 +4,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildNode, cgroupSkipReason, dirExists, expectations, type BuiltNode } from '../cgroup/node-builder.js';
+import { buildNode, cgroupSkipReason, leftBehindPod, dirExists, expectations, type BuiltNode } from '../cgroup/node-builder.js';
 import { runModule } from './ctx.js';
 import { cgroupScanModule, parseDuration, parseSince, cgroupScanSchema } from '../../src/modules/cgroup_scan.js';
 
@@ -24,7 +24,7 @@ describe('cgroup_scan on real cgroups', () => {
         systemSlice: mode === 'v1',
         pods: [
           { qos: 'burstable', live: 'runtime', containers: [{ kind: 'sandbox', known: true }, { kind: 'container', known: true, process: 'sleep' }, { kind: 'conmon', known: false }] },
-          { qos: 'besteffort', live: 'gone', bogusPids: true, containers: [{ kind: 'sandbox', known: false }, { kind: 'container', known: false }, { kind: 'conmon', known: false }] },
+          leftBehindPod('besteffort', { bogusPids: true }),
           { qos: 'guaranteed', live: 'gone', containers: [{ kind: 'container', known: false, process: 'sleep' }] },
           { qos: 'besteffort', live: 'kubelet-only', containers: [{ kind: 'container', known: false }] },
         ],

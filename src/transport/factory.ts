@@ -48,37 +48,17 @@ export class DefaultTransportFactory implements TransportFactory {
   create(host: string, hostVars: Record<string, unknown>): Transport {
     const spec = resolveConnectionSpec(host, hostVars, this.options, this.config(), this.env);
     if (spec.connection === 'local') return new LocalTransport(host);
-    let kh = this.knownHosts.get(spec.knownHostsFile);
-    if (!kh) {
-      kh = new KnownHostsFile(spec.knownHostsFile);
-      this.knownHosts.set(spec.knownHostsFile, kh);
-    }
-    const opts: SshTransportOptions = { ...this.deps.ssh, knownHosts: kh, readKeyFile: (path) => this.readKeyFile(path) };
+    const kh = getOrCreate(this.knownHosts, spec.knownHostsFile, (f) => new KnownHostsFile(f));
+    // One read per key file for the whole run (every host usually shares the same key).
+    const opts: SshTransportOptions = { ...this.deps.ssh, knownHosts: kh, readKeyFile: (path) => getOrCreate(this.keyFiles, path, readFile) };
     if (this.deps.ssh?.globalKnownHostsFiles === undefined) opts.globalKnownHosts = [this.globalKnownHosts];
     // --ask-key-passphrase's answer, when the CLI did not hand us a prompt callback instead.
     const given = this.options.keyPassphrase;
     const ask = this.deps.passphrase ?? (given !== undefined ? async () => given : undefined);
     if (ask) {
-      opts.passphrase = (path) => {
-        let p = this.passphrases.get(path);
-        if (!p) {
-          p = ask(path);
-          this.passphrases.set(path, p);
-        }
-        return p;
-      };
+      opts.passphrase = (path) => getOrCreate(this.passphrases, path, ask);
     }
     return new SshTransport(spec, opts);
-  }
-
-  /** One read per key file for the whole run (every host usually shares the same key). */
-  private readKeyFile(path: string): Promise<Buffer> {
-    let p = this.keyFiles.get(path);
-    if (!p) {
-      p = readFile(path);
-      this.keyFiles.set(path, p);
-    }
-    return p;
   }
 
   private config(): SSHConfig | undefined {
@@ -105,4 +85,14 @@ export class DefaultTransportFactory implements TransportFactory {
     }
     return this.sshConfig;
   }
+}
+
+/** The map's value for `key`, made (once) by `make` when there is none yet. */
+function getOrCreate<V>(map: Map<string, V>, key: string, make: (key: string) => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make(key);
+    map.set(key, v);
+  }
+  return v;
 }

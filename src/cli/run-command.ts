@@ -18,6 +18,7 @@ import { JunitSink } from '../report/junit.js';
 import { RetryFileSink } from '../report/retry.js';
 import { LogSink, openLogFile } from '../report/log.js';
 import { factsSinkFor, type FactsArgs } from '../history/outputs.js';
+import { clusterAroundPlays, lockNamespacesOf, usesCluster } from '../kube/recovery.js';
 import { loadExtraVars } from './extra-vars.js';
 import { promptHidden } from './prompt.js';
 import type { CliIo } from './main.js';
@@ -138,7 +139,8 @@ export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks =
   if (a.junit) events.add(new JunitSink(a.junit, { redactor }));
   if (log) events.add(new LogSink(log.logger, { redactor }));
   // history, --metrics-file, --report-html: last, so a write error there cannot keep another report from closing
-  const facts = factsSinkFor(a, hooks.command ?? 'run', redactor, (m) => io.stderr.write(`[WARNING]: ${m}\n`), playbook);
+  const cluster = usesCluster(playbook, modules);
+  const facts = factsSinkFor(a, hooks.command ?? 'run', redactor, (m) => io.stderr.write(`[WARNING]: ${m}\n`), playbook, cluster);
   if (facts) events.add(facts);
 
   // First Ctrl-C/SIGTERM: stop new work, close connections, print the recap (exit 99). Second: leave now.
@@ -171,7 +173,10 @@ export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks =
     }),
   };
   try {
-    const summary = await runPlaybook(playbook, inventory, ctx);
+    // A playbook that works on the cluster first recovers what crashed runs left there, and releases its own
+    // locks at the end (src/kube/recovery.ts).
+    const around = cluster && ctx.kube ? clusterAroundPlays(ctx.kube, { check: options.check, lockNamespaces: lockNamespacesOf(playbook) }) : undefined;
+    const summary = await runPlaybook(playbook, inventory, ctx, around ? { around } : {});
     return summary.exitCode;
   } finally {
     ctx.kube?.close();

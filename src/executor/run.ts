@@ -29,6 +29,17 @@ export interface RunSummary {
 export interface RunPlaybookOverrides {
   deps?: Partial<ExecutorDeps>;
   inventory?: InventoryResolvers;
+  around?: AroundPlays;
+}
+
+/**
+ * Work a command does around the plays, with the run's events: `before` after run_start and before the first
+ * play; `after` once the plays ended (Ctrl-C included) and connections closed, before run_end, so the recap and
+ * every report include what it emitted. Neither may throw: they report through events.
+ */
+export interface AroundPlays {
+  before?(emit: (e: RunEvent) => void, signal: AbortSignal): Promise<void>;
+  after?(emit: (e: RunEvent) => void): Promise<void>;
 }
 
 /** The inventory layer's own resolvers (Ansible's precedence, patterns, @retry files). */
@@ -87,7 +98,9 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, ctx:
 
   let aborted = false;
   let interrupted = false;
+  const emit = (e: RunEvent) => events.emit(e);
   try {
+    await overrides.around?.before?.(emit, ctx.signal);
     for (const play of playbook.plays) {
       if (ctx.signal.aborted) break;
       const outcome = await runPlay(play, run);
@@ -98,6 +111,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, ctx:
     interrupted = ctx.signal.aborted;
     if (interrupted) events.emit({ kind: 'interrupted', signal: signalName(ctx.signal.reason) });
     await pool.closeAll();
+    await overrides.around?.after?.(emit);
   }
 
   const stats = recap.stats();

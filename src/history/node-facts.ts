@@ -112,11 +112,8 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-/** `cgroup_scan`, `nodesweep.cgroup_scan` -> `cgroup_scan` */
-export function moduleBase(module: string): string {
-  const i = module.lastIndexOf('.');
-  return i >= 0 ? module.slice(i + 1) : module;
-}
+import { moduleBase } from '../playbook/walk.js';
+export { moduleBase };
 
 const CGROUP_MODULES = new Set(['cgroup_scan', 'cgroup_prune']);
 const REMEDIATION_MODULES = new Set(['crio_restart']);

@@ -7,11 +7,12 @@ import type { EventSink, RunEvent } from '../report/events.js';
 import type { Redactor } from '../report/redact.js';
 import { writeFileAtomic } from '../report/files.js';
 import { FACT_MODULES, moduleBase, nodeFacts, type RunFacts } from './node-facts.js';
+import { playbookUses } from '../playbook/walk.js';
 import { defaultStateDbPath } from './options.js';
 import type { NodeHistory } from './db.js';
 import { errorMessage } from '../errors.js';
 import type { FactsArgs } from './options.js';
-import type { Playbook, TaskNode } from '../playbook/types.js';
+import type { Playbook } from '../playbook/types.js';
 
 export type { FactsArgs } from './options.js';
 
@@ -109,21 +110,27 @@ function recordsHistory(o: FactsOutputOptions): boolean {
 
 /** Does any task or handler of the playbook (blocks included) use a module whose results are node facts? */
 export function playbookGathersFacts(playbook: Playbook): boolean {
-  const uses = (tasks: readonly TaskNode[]): boolean =>
-    tasks.some((t) => (t.kind === 'block' ? uses(t.block) || uses(t.rescue) || uses(t.always) : FACT_MODULES.has(moduleBase(t.module))));
-  return playbook.plays.some((p) => uses(p.tasks) || uses(p.handlers));
+  return playbookUses(playbook, FACT_MODULES);
 }
 
 /**
  * The facts sink for a `run`/`scan` command line; null when it has nothing to do (--no-history, no files, or
  * only the default history database for a playbook that gathers no node facts).
  */
-export function factsSinkFor(a: FactsArgs, command: string, redactor: Redactor, warn: (m: string) => void, playbook?: Playbook): FactsSink | null {
+export function factsSinkFor(
+  a: FactsArgs,
+  command: string,
+  redactor: Redactor,
+  warn: (m: string) => void,
+  playbook?: Playbook,
+  /** The run works on the cluster: what it recovers there (src/kube/recovery.ts) is history too. */
+  usesCluster = false,
+): FactsSink | null {
   const opts: FactsOutputOptions = { command, redactor, warn };
   if (a['metrics-file']) opts.metricsFile = a['metrics-file'];
   if (a['report-html']) opts.reportHtml = a['report-html'];
   if (a.history !== false) opts.stateDb = a['state-db'] ?? defaultStateDbPath();
   opts.recordAlways = a['state-db'] !== undefined;
-  if (playbook) opts.gathersFacts = playbookGathersFacts(playbook);
+  if (playbook) opts.gathersFacts = usesCluster || playbookGathersFacts(playbook);
   return opts.metricsFile || opts.reportHtml || recordsHistory(opts) ? new FactsSink(opts) : null;
 }

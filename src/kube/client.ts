@@ -115,6 +115,8 @@ export interface KubeClient {
   /** The API server URL (for messages). */
   readonly server: string;
   getNode(name: string, o?: CallOptions): Promise<KubeNode>;
+  /** Every node (paged). */
+  listNodes(o?: CallOptions): Promise<KubeNode[]>;
   /** JSON merge patch (RFC 7386); a metadata.resourceVersion in the patch makes it conditional (409 on change). */
   patchNode(name: string, patch: Record<string, unknown>, o?: CallOptions): Promise<KubeNode>;
   /** Pods bound to a node (fieldSelector spec.nodeName), optionally filtered by a label selector. */
@@ -127,6 +129,8 @@ export interface KubeClient {
   /** Does the DaemonSet exist (kubectl drain treats pods of a deleted DaemonSet as orphans)? */
   daemonSetExists(namespace: string, name: string, o?: CallOptions): Promise<boolean>;
   listPDBs(namespace: string, o?: CallOptions): Promise<PdbInfo[]>;
+  /** Leases of a namespace matching a label selector. */
+  listLeases(namespace: string, labelSelector: string, o?: CallOptions): Promise<LeaseInfo[]>;
   /** undefined when the Lease does not exist. */
   getLease(namespace: string, name: string, o?: CallOptions): Promise<LeaseInfo | undefined>;
   /** 409 AlreadyExists -> KubeError with status 409. */
@@ -497,6 +501,18 @@ class ApiKubeClient implements KubeClient {
     return nodeFrom(n);
   }
 
+  async listNodes(o?: CallOptions): Promise<KubeNode[]> {
+    const out: KubeNode[] = [];
+    let cont: string | undefined;
+    do {
+      const req: k8s.CoreV1ApiListNodeRequest = { limit: 500, ...(cont ? { _continue: cont } : {}) };
+      const list = await this.call({ verb: 'list', resource: 'nodes', retry429: true, retry500: true }, (opts) => this.core.listNode(req, opts), o);
+      out.push(...list.items.map(nodeFrom));
+      cont = list.metadata?._continue || undefined;
+    } while (cont);
+    return out;
+  }
+
   async patchNode(name: string, patch: Record<string, unknown>, o?: CallOptions): Promise<KubeNode> {
     const n = await this.call(
       { verb: 'patch', resource: 'nodes', name, retry429: true, retry500: true },
@@ -584,6 +600,15 @@ class ApiKubeClient implements KubeClient {
       o,
     );
     return l.items.map(pdbFrom);
+  }
+
+  async listLeases(namespace: string, labelSelector: string, o?: CallOptions): Promise<LeaseInfo[]> {
+    const l = await this.call(
+      { verb: 'list', resource: 'leases', namespace, retry429: true, retry500: true },
+      (co) => this.coord.listNamespacedLease({ namespace, labelSelector }, co),
+      o,
+    );
+    return l.items.map(leaseFrom);
   }
 
   async getLease(namespace: string, name: string, o?: CallOptions): Promise<LeaseInfo | undefined> {

@@ -2,13 +2,14 @@
  * A cluster-wide semaphore on coordination.k8s.io/v1 Leases: `max_holders` slots, Lease `<name>-<i>` each.
  * A slot is taken with optimistic concurrency (create, or replace with the resourceVersion read; 409 means someone
  * else won the race: re-read and decide again), renewed by a timer while held, and taken over only when its
- * holder's TTL has expired (a run killed with SIGKILL frees its slot that way). The decisions are pure functions.
+ * holder's TTL has expired or its holder is a dead process of this machine (src/kube/holder.ts); a node is never
+ * remediated by two holders at once. The decisions are pure functions.
  */
-import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeError } from '../errors.js';
 import type { KubeClient, LeaseInfo } from './client.js';
 import { formatDuration } from '../util/duration.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { describeHolder, nodeOfIdentity } from './holder.js';
 
 export interface LockSpec {
   name: string;
@@ -35,24 +36,15 @@ export type SlotChoice =
   | { kind: 'held'; slot: Slot }
   /** The Lease does not exist yet: create it. */
   | { kind: 'create'; slot: Slot }
-  /** The Lease exists but is free (released) or its holder's TTL expired: replace it. */
-  | { kind: 'take'; slot: Slot; expiredHolder?: Holder }
+  /** The Lease exists but is free (released), its holder's TTL expired, or its holder is dead: replace it. */
+  | { kind: 'take'; slot: Slot; expiredHolder?: Holder; holderDead?: boolean }
   /** Every slot is held by a live holder. */
-  | { kind: 'busy'; holders: Holder[] };
+  | { kind: 'busy'; holders: Holder[] }
+  /** Another live holder is remediating the same node (through another slot). */
+  | { kind: 'node-busy'; holders: Holder[] };
 
 export function slotNames(spec: Pick<LockSpec, 'name' | 'maxHolders'>): string[] {
   return Array.from({ length: spec.maxHolders }, (_, i) => `${spec.name}-${i}`);
-}
-
-/** `<node>@<hostname>/<pid>/<runid>`: which node is remediated, and by which nodesweep process and run. */
-export function holderIdentity(node: string, runId: string, host = hostname(), pid = process.pid): string {
-  return `${node}@${host}/${pid}/${runId}`;
-}
-
-/** The node part of a holder identity (everything before the last '@'). */
-export function nodeOfIdentity(identity: string): string {
-  const at = identity.lastIndexOf('@');
-  return at > 0 ? identity.slice(0, at) : identity;
 }
 
 /** When the holder's claim ends: last renewal (or acquisition) + lease duration. */
@@ -79,28 +71,51 @@ export function holderOf(l: LeaseInfo): Holder {
 }
 
 /**
- * Which slot to take: ours if we hold one; else the first missing Lease; else the first free or expired one;
- * else busy. Prefers a never-created slot over a takeover so live leases are read, not raced.
+ * Which slot to take: ours if we hold one; busy if another live holder works on our node; else the first missing
+ * Lease; else the first free, expired or dead holder's one; else busy. Prefers a never-created slot over a
+ * takeover so live leases are read, not raced. `isDead` says whether a holder is a dead process of this machine.
  */
-export function chooseSlot(slots: Slot[], me: string, now: Date): SlotChoice {
+export function chooseSlot(slots: Slot[], me: string, now: Date, isDead: (identity: string) => boolean = () => false): SlotChoice {
   const mine = slots.find((s) => s.lease?.holderIdentity === me);
   if (mine) return { kind: 'held', slot: mine };
+  const dead = (s: Slot) => Boolean(s.lease?.holderIdentity) && isDead(s.lease!.holderIdentity!);
+  const live = slots.filter((s) => !leaseIsFree(s.lease, now) && !dead(s));
+  const node = nodeOfIdentity(me);
+  const sameNode = live.filter((s) => nodeOfIdentity(s.lease!.holderIdentity!) === node);
+  if (sameNode.length) return { kind: 'node-busy', holders: sameNode.map((s) => holderOf(s.lease!)) };
   const missing = slots.find((s) => !s.lease);
   if (missing) return { kind: 'create', slot: missing };
-  const free = slots.find((s) => leaseIsFree(s.lease, now));
+  const free = slots.find((s) => !live.includes(s));
   if (free) {
     const l = free.lease!;
-    return l.holderIdentity ? { kind: 'take', slot: free, expiredHolder: holderOf(l) } : { kind: 'take', slot: free };
+    if (!l.holderIdentity) return { kind: 'take', slot: free };
+    return dead(free) && !leaseIsFree(l, now)
+      ? { kind: 'take', slot: free, expiredHolder: holderOf(l), holderDead: true }
+      : { kind: 'take', slot: free, expiredHolder: holderOf(l) };
   }
   return { kind: 'busy', holders: slots.map((s) => holderOf(s.lease!)) };
 }
 
+/** Why a slot was taken over: "whose lease expired ..." or "a dead process on ctl". */
+export function takeoverReason(h: Holder, holderDead: boolean | undefined): string {
+  return holderDead
+    ? `${describeHolder(h.identity)} is no longer running`
+    : `its lease expired${h.expiresAt ? ` ${h.expiresAt.toISOString()}` : ''}`;
+}
+
 /** "another node is being remediated: node1 since 2024-05-01T10:00:00.000Z (holder ..., expires ...)" */
-export function busyMessage(holders: Holder[], spec: Pick<LockSpec, 'name' | 'namespace'>): string {
+export function busyMessage(holders: Holder[], spec: Pick<LockSpec, 'name' | 'namespace'>, sameNode = false): string {
   const parts = holders.map(
     (h) => `${h.node} since ${h.since ? h.since.toISOString() : 'an unknown time'} (holder ${h.identity}${h.expiresAt ? `, lease expires ${h.expiresAt.toISOString()} unless renewed` : ''})`,
   );
-  return `another node is being remediated: ${parts.join('; ')} [lock ${spec.namespace}/${spec.name}]`;
+  return `${sameNode ? 'this node is already being remediated by another run' : 'another node is being remediated'}: ${parts.join('; ')} [lock ${spec.namespace}/${spec.name}]`;
+}
+
+/** The busy message of a choice that is busy, else undefined. */
+export function choiceBusyMessage(c: SlotChoice, spec: Pick<LockSpec, 'name' | 'namespace'>): string | undefined {
+  if (c.kind === 'busy') return busyMessage(c.holders, spec);
+  if (c.kind === 'node-busy') return busyMessage(c.holders, spec, true);
+  return undefined;
 }
 
 // ---------- the run's held leases: renewal timers ----------
@@ -110,18 +125,23 @@ interface Held {
   slot: string;
   identity: string;
   lease: LeaseInfo;
-  timer: NodeJS.Timeout;
+  /** Ends the renewal loop. */
+  stop: AbortController;
   lost?: string;
 }
 
-/** The slots this run holds, each renewed by a timer until released or the run ends. One per run (on KubeAccess). */
+/** The slots this run holds, each renewed in the background until released or the run ends. One per run (on KubeAccess). */
 export class HeldLocks {
   private readonly held = new Map<string, Held>();
 
   constructor(
     private readonly log: (msg: string) => void = () => undefined,
-    private readonly now: () => Date = () => new Date(),
+    private readonly clock: Clock = systemClock,
   ) {}
+
+  private now(): Date {
+    return new Date(this.clock.now());
+  }
 
   private key(namespace: string, slot: string, identity: string): string {
     return `${namespace}/${slot}/${identity}`;
@@ -130,11 +150,23 @@ export class HeldLocks {
   hold(client: KubeClient, spec: LockSpec, slot: string, identity: string, lease: LeaseInfo): void {
     const k = this.key(spec.namespace, slot, identity);
     this.stop(spec.namespace, slot, identity);
-    // Renew at a third of the TTL: two renewals may fail before the lease can expire.
-    const every = Math.max(200, Math.floor(spec.ttlMs / 3));
-    const h: Held = { spec, slot, identity, lease, timer: setInterval(() => void this.renew(client, h), every) };
-    h.timer.unref(); // never keeps the process alive
+    const h: Held = { spec, slot, identity, lease, stop: new AbortController() };
     this.held.set(k, h);
+    void this.renewLoop(client, h);
+  }
+
+  /** Renew at a third of the TTL: two renewals may fail before the lease can expire. Never keeps the process alive. */
+  private async renewLoop(client: KubeClient, h: Held): Promise<void> {
+    const every = Math.max(200, Math.floor(h.spec.ttlMs / 3));
+    const signal = h.stop.signal;
+    while (!signal.aborted && !h.lost) {
+      try {
+        await this.clock.sleep(every, signal, { ref: false });
+      } catch {
+        return; // stopped
+      }
+      if (!signal.aborted) await this.renew(client, h);
+    }
   }
 
   /** Whether the renewals found someone else holding the slot (the TTL expired under us). */
@@ -149,8 +181,7 @@ export class HeldLocks {
 
   stop(namespace: string, slot: string, identity: string): void {
     const k = this.key(namespace, slot, identity);
-    const h = this.held.get(k);
-    if (h) clearInterval(h.timer);
+    this.held.get(k)?.stop.abort();
     this.held.delete(k);
   }
 
@@ -159,9 +190,20 @@ export class HeldLocks {
     return [...this.held.values()].map((h) => `${h.spec.namespace}/${h.slot}`);
   }
 
-  /** End of run: stop renewing (leases not released by the playbook then expire with their TTL). */
+  /** The Lease this run holds under `identity` (one node's), if any: what a cordon record names. */
+  heldBy(identity: string): { namespace: string; name: string } | undefined {
+    for (const h of this.held.values()) if (h.identity === identity && !h.lost) return { namespace: h.spec.namespace, name: h.slot };
+    return undefined;
+  }
+
+  /** What is held now, to release at the end of a run. */
+  holdings(): { spec: LockSpec; identity: string }[] {
+    return [...this.held.values()].map((h) => ({ spec: h.spec, identity: h.identity }));
+  }
+
+  /** Stop renewing (leases not released then expire with their TTL). */
   close(): void {
-    for (const h of this.held.values()) clearInterval(h.timer);
+    for (const h of this.held.values()) h.stop.abort();
     this.held.clear();
   }
 
@@ -178,14 +220,14 @@ export class HeldLocks {
             ...(h.lease.acquireTime ? { acquireTime: h.lease.acquireTime } : {}),
             renewTime: this.now(),
             ...(h.lease.leaseTransitions !== undefined ? { leaseTransitions: h.lease.leaseTransitions } : {}),
-          });
+          }, { signal: h.stop.signal });
           return;
         } catch (e) {
+          if (h.stop.signal.aborted) return;
           if (!(e instanceof KubeError && (e.status === 409 || e.status === 404))) throw e;
           const cur = await client.getLease(h.spec.namespace, h.slot);
           if (!cur || cur.holderIdentity !== h.identity) {
             h.lost = `lease ${h.spec.namespace}/${h.slot} was taken over by ${cur?.holderIdentity ?? 'nobody (deleted)'}`;
-            clearInterval(h.timer);
             this.log(h.lost);
             return;
           }
@@ -201,20 +243,47 @@ export class HeldLocks {
 
 // ---------- acquire / release ----------
 
+/** The label every nodesweep lock Lease carries (recovery lists them by it). */
+const LOCK_LABEL = { 'app.kubernetes.io/managed-by': 'nodesweep' };
+export const LOCK_LABELS = Object.entries(LOCK_LABEL).map(([k, v]) => `${k}=${v}`).join(',');
+
+/**
+ * Clear the holder of a Lease as read (conditional on its resourceVersion): true when cleared, false when it
+ * changed meanwhile (409: someone else wrote it; theirs now).
+ */
+export async function clearHolder(client: KubeClient, l: LeaseInfo, co: { signal?: AbortSignal } = {}): Promise<boolean> {
+  try {
+    await client.replaceLease(l.namespace, {
+      name: l.name,
+      resourceVersion: l.resourceVersion,
+      ...(l.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: l.leaseDurationSeconds } : {}),
+      ...(l.leaseTransitions !== undefined ? { leaseTransitions: l.leaseTransitions } : {}),
+    }, co);
+    return true;
+  } catch (e) {
+    if (isConflict(e)) return false;
+    throw e;
+  }
+}
+
 export interface AcquireOptions {
   /** How long to wait for a free slot (0: fail at once). */
   waitMs: number;
   pollMs: number;
   signal?: AbortSignal;
-  now?: () => Date;
+  clock?: Clock;
+  /** Whether a holder identity is a dead process of this machine (its slot is taken over at once). */
+  isDead?: (identity: string) => boolean;
 }
 
 export interface AcquireResult {
   changed: boolean;
   slot: string;
   identity: string;
-  /** The expired holder whose slot we took. */
+  /** The expired (or dead) holder whose slot we took. */
   tookOverFrom?: Holder;
+  /** Taken over because its holder is a dead process of this machine, before its TTL. */
+  holderDead?: boolean;
   waitedMs: number;
   lease: LeaseInfo;
 }
@@ -226,8 +295,13 @@ async function readSlots(client: KubeClient, spec: LockSpec, signal?: AbortSigna
 }
 
 /** Read-only: what acquire would do now (check mode). */
-export async function inspectLock(client: KubeClient, spec: LockSpec, identity: string, signal?: AbortSignal, now = new Date()): Promise<SlotChoice> {
-  return chooseSlot(await readSlots(client, spec, signal), identity, now);
+export async function inspectLock(
+  client: KubeClient,
+  spec: LockSpec,
+  identity: string,
+  o: { signal?: AbortSignal; now?: Date; isDead?: (identity: string) => boolean } = {},
+): Promise<SlotChoice> {
+  return chooseSlot(await readSlots(client, spec, o.signal), identity, o.now ?? new Date(), o.isDead);
 }
 
 function isConflict(e: unknown): boolean {
@@ -235,13 +309,14 @@ function isConflict(e: unknown): boolean {
 }
 
 export async function acquireLock(client: KubeClient, locks: HeldLocks, spec: LockSpec, identity: string, o: AcquireOptions): Promise<AcquireResult> {
-  const now = o.now ?? (() => new Date());
-  const started = Date.now();
+  const clock = o.clock ?? systemClock;
+  const now = () => new Date(clock.now());
+  const started = clock.now();
   const co = o.signal ? { signal: o.signal } : {};
   const ttlS = Math.ceil(spec.ttlMs / 1000);
   for (;;) {
     o.signal?.throwIfAborted();
-    const choice = chooseSlot(await readSlots(client, spec, o.signal), identity, now());
+    const choice = chooseSlot(await readSlots(client, spec, o.signal), identity, now(), o.isDead);
     try {
       if (choice.kind === 'held') {
         const l = choice.slot.lease!;
@@ -255,7 +330,7 @@ export async function acquireLock(client: KubeClient, locks: HeldLocks, spec: Lo
           ...(l.leaseTransitions !== undefined ? { leaseTransitions: l.leaseTransitions } : {}),
         }, co);
         locks.hold(client, spec, choice.slot.name, identity, lease);
-        return { changed: false, slot: choice.slot.name, identity, waitedMs: Date.now() - started, lease };
+        return { changed: false, slot: choice.slot.name, identity, waitedMs: clock.now() - started, lease };
       }
       if (choice.kind === 'create') {
         const t = now();
@@ -266,10 +341,10 @@ export async function acquireLock(client: KubeClient, locks: HeldLocks, spec: Lo
           acquireTime: t,
           renewTime: t,
           leaseTransitions: 0,
-          labels: { 'app.kubernetes.io/managed-by': 'nodesweep', 'nodesweep.io/lock': spec.name },
+          labels: { ...LOCK_LABEL, 'nodesweep.io/lock': spec.name },
         }, co);
         locks.hold(client, spec, choice.slot.name, identity, lease);
-        return { changed: true, slot: choice.slot.name, identity, waitedMs: Date.now() - started, lease };
+        return { changed: true, slot: choice.slot.name, identity, waitedMs: clock.now() - started, lease };
       }
       if (choice.kind === 'take') {
         const l = choice.slot.lease!;
@@ -284,8 +359,9 @@ export async function acquireLock(client: KubeClient, locks: HeldLocks, spec: Lo
           leaseTransitions: (l.leaseTransitions ?? 0) + 1,
         }, co);
         locks.hold(client, spec, choice.slot.name, identity, lease);
-        const r: AcquireResult = { changed: true, slot: choice.slot.name, identity, waitedMs: Date.now() - started, lease };
+        const r: AcquireResult = { changed: true, slot: choice.slot.name, identity, waitedMs: clock.now() - started, lease };
         if (choice.expiredHolder) r.tookOverFrom = choice.expiredHolder;
+        if (choice.holderDead) r.holderDead = true;
         return r;
       }
     } catch (e) {
@@ -293,12 +369,12 @@ export async function acquireLock(client: KubeClient, locks: HeldLocks, spec: Lo
       throw e;
     }
     // busy
-    const waited = Date.now() - started;
+    const waited = clock.now() - started;
     if (waited >= o.waitMs) {
-      const msg = busyMessage(choice.holders, spec);
+      const msg = choiceBusyMessage(choice, spec)!;
       throw new KubeError(o.waitMs > 0 ? `${msg}; no slot freed within ${formatDuration(o.waitMs)}` : msg, { code: 'KUBE_LOCK_BUSY' });
     }
-    await sleep(Math.min(o.pollMs, o.waitMs - waited), undefined, o.signal ? { signal: o.signal } : {});
+    await clock.sleep(Math.min(o.pollMs, o.waitMs - waited), o.signal);
   }
 }
 
@@ -323,18 +399,26 @@ export async function releaseLock(client: KubeClient, locks: HeldLocks, spec: Lo
     // Stop renewing first: a renewal racing the release would re-take the slot.
     locks.stop(spec.namespace, mine.name, identity);
     const l = mine.lease!;
-    try {
-      await client.replaceLease(spec.namespace, {
-        name: mine.name,
-        resourceVersion: l.resourceVersion,
-        leaseDurationSeconds: l.leaseDurationSeconds ?? Math.ceil(spec.ttlMs / 1000),
-        ...(l.leaseTransitions !== undefined ? { leaseTransitions: l.leaseTransitions } : {}),
-      }, co);
-      return { changed: true, slot: mine.name };
-    } catch (e) {
-      if (isConflict(e)) continue;
-      throw e;
-    }
+    if (await clearHolder(client, { ...l, leaseDurationSeconds: l.leaseDurationSeconds ?? Math.ceil(spec.ttlMs / 1000) }, co)) return { changed: true, slot: mine.name };
   }
   throw new KubeError(`releasing lock ${spec.namespace}/${spec.name}: the Lease kept changing under us (10 conflicts)`, { code: 'KUBE_CONFLICT', status: 409 });
+}
+
+/**
+ * End of run: release whatever this run still holds (a playbook that never reached its release, a failed step
+ * before it, Ctrl-C). A lock is never held past the run that took it; errors are returned, not thrown.
+ */
+export async function releaseHoldings(client: KubeClient, locks: HeldLocks, signal?: AbortSignal): Promise<{ lease: string; identity: string; released: boolean; error?: string }[]> {
+  const out: { lease: string; identity: string; released: boolean; error?: string }[] = [];
+  for (const h of locks.holdings()) {
+    const held = locks.heldBy(h.identity);
+    const lease = held ? `${held.namespace}/${held.name}` : `${h.spec.namespace}/${h.spec.name}`;
+    try {
+      out.push({ lease, identity: h.identity, released: (await releaseLock(client, locks, h.spec, h.identity, signal)).changed });
+    } catch (e) {
+      out.push({ lease, identity: h.identity, released: false, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  locks.close();
+  return out;
 }

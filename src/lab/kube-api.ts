@@ -568,7 +568,7 @@ export class FakeKubeApi {
         }
         return { status: 200, body: this.list(resource, (o) => namespace === undefined || o.metadata.namespace === namespace) };
       case 'leases':
-        return this.leases(method, info, body);
+        return this.leases(method, info, body, query);
       default:
         return { status: 404, body: this.status(404, 'the server could not find the requested resource', { details: {} }) };
     }
@@ -780,7 +780,7 @@ export class FakeKubeApi {
     return success;
   }
 
-  private leases(method: string, info: RequestInfo, body: unknown): { status: number; body: unknown } {
+  private leases(method: string, info: RequestInfo, body: unknown, query: Record<string, string>): { status: number; body: unknown } {
     const ns = info.namespace ?? 'default';
     const { name } = info;
     const badTime = (o: Obj): string | undefined => {
@@ -793,7 +793,10 @@ export class FakeKubeApi {
       return undefined;
     };
     if (!name) {
-      if (method === 'GET') return { status: 200, body: this.list('leases', (o) => o.metadata.namespace === ns) };
+      if (method === 'GET') {
+        const sel = query.labelSelector;
+        return { status: 200, body: this.list('leases', (o) => o.metadata.namespace === ns && (!sel || matchesLabelSelector(sel, o.metadata.labels ?? {}))) };
+      }
       if (method === 'POST') {
         const o = structuredClone(body as Obj);
         const bt = badTime(o);

@@ -4,10 +4,10 @@
  */
 import { z } from 'zod';
 import type { ModuleDefinition, ModuleResult } from './types.js';
-import { applyNodeChange, decideCordon } from '../kube/cordon.js';
 import { drainNode } from '../kube/drain.js';
 import { parseLabelSelector } from '../kube/drain-filters.js';
 import { durationParam, kubeAccess, kubeRun, ms, nodeName } from './kube_common.js';
+import { cordonFor } from '../kube/cordon.js';
 
 export const kubeDrainSchema = z
   .object({
@@ -41,13 +41,17 @@ export function kubeDrainModule(): ModuleDefinition<KubeDrainParams> {
     aliases: ['nodesweep.kube_drain'],
     schema: kubeDrainSchema,
     controllerOnly: true,
+    usesCluster: true,
     supportsCheckMode: true,
     async run(p, ctx) {
       const node = nodeName(ctx, p.node);
       return kubeRun(ctx, async () => {
-        const client = await kubeAccess(ctx).client();
+        const kube = kubeAccess(ctx);
+        const client = await kube.client();
         // As kubectl drain does: cordon first, so nothing new lands while we evict (recorded for kube_uncordon).
-        const c = await applyNodeChange(client, node, (n) => decideCordon(n, new Date()), { check: ctx.check, signal: ctx.signal });
+        const c = await cordonFor(kube, client, node, { check: ctx.check, signal: ctx.signal });
+        // Another live run works on this node: its drain is its own; fail closed.
+        if (c.ownedElsewhere) return { status: 'failed', changed: false, node, msg: c.msg, cordoned: false };
         const d = await drainNode(
           client,
           node,

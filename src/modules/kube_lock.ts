@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ModuleDefinition, ModuleResult } from './types.js';
-import { acquireLock, holderIdentity, inspectLock, releaseLock, busyMessage, type LockSpec } from '../kube/lock.js';
+import { acquireLock, choiceBusyMessage, inspectLock, releaseLock, takeoverReason, type LockSpec } from '../kube/lock.js';
 import { durationParam, kubeAccess, kubeRun, ms, nodeName } from './kube_common.js';
 
 export const kubeLockSchema = z
@@ -27,6 +27,7 @@ export function kubeLockModule(): ModuleDefinition<KubeLockParams> {
     aliases: ['nodesweep.kube_lock'],
     schema: kubeLockSchema,
     controllerOnly: true,
+    usesCluster: true,
     supportsCheckMode: true,
     async run(p, ctx) {
       const node = nodeName(ctx, p.node);
@@ -36,11 +37,12 @@ export function kubeLockModule(): ModuleDefinition<KubeLockParams> {
         async () => {
           const kube = kubeAccess(ctx);
           const client = await kube.client();
-          const identity = holderIdentity(node, kube.runId, kube.controller);
+          const identity = kube.identityFor(node);
+          const inspect = { ...(ctx.signal ? { signal: ctx.signal } : {}), now: new Date(kube.clock.now()), isDead: kube.isDead };
           const base = { node, lock: `${p.namespace}/${p.name}`, holder: identity };
           if (p.state === 'released') {
             if (ctx.check) {
-              const choice = await inspectLock(client, spec, identity, ctx.signal);
+              const choice = await inspectLock(client, spec, identity, inspect);
               const held = choice.kind === 'held';
               return { status: held ? 'changed' : 'ok', changed: held, ...base, msg: held ? `would release ${choice.slot.name}` : 'not held' };
             }
@@ -54,7 +56,7 @@ export function kubeLockModule(): ModuleDefinition<KubeLockParams> {
             return res;
           }
           if (ctx.check) {
-            const choice = await inspectLock(client, spec, identity, ctx.signal);
+            const choice = await inspectLock(client, spec, identity, inspect);
             switch (choice.kind) {
               case 'held':
                 return { status: 'ok', changed: false, ...base, slot: choice.slot.name, msg: `already held: ${choice.slot.name}` };
@@ -62,10 +64,11 @@ export function kubeLockModule(): ModuleDefinition<KubeLockParams> {
               case 'take':
                 return { status: 'changed', changed: true, ...base, slot: choice.slot.name, msg: `would acquire ${p.namespace}/${choice.slot.name}` };
               case 'busy':
-                return { status: 'ok', changed: false, ...base, msg: `would wait up to ${p.wait}: ${busyMessage(choice.holders, spec)}`, holders: choice.holders.map((h) => h.identity) };
+              case 'node-busy':
+                return { status: 'ok', changed: false, ...base, msg: `would wait up to ${p.wait}: ${choiceBusyMessage(choice, spec)}`, holders: choice.holders.map((h) => h.identity) };
             }
           }
-          const r = await acquireLock(client, kube.locks, spec, identity, { waitMs: ms(p.wait), pollMs: ms(p.poll_interval), signal: ctx.signal });
+          const r = await acquireLock(client, kube.locks, spec, identity, { waitMs: ms(p.wait), pollMs: ms(p.poll_interval), signal: ctx.signal, clock: kube.clock, isDead: kube.isDead });
           const res: ModuleResult = {
             status: r.changed ? 'changed' : 'ok',
             changed: r.changed,
@@ -76,7 +79,7 @@ export function kubeLockModule(): ModuleDefinition<KubeLockParams> {
           };
           if (r.tookOverFrom) {
             res.took_over_from = r.tookOverFrom.identity;
-            res.msg += ` (taken over from ${r.tookOverFrom.identity}, whose lease expired ${r.tookOverFrom.expiresAt?.toISOString() ?? ''})`;
+            res.msg += ` (taken over from ${r.tookOverFrom.identity}: ${takeoverReason(r.tookOverFrom, r.holderDead)})`;
           }
           return res;
         },

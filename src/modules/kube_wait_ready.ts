@@ -59,6 +59,7 @@ export function kubeWaitReadyModule(): ModuleDefinition<KubeWaitReadyParams> {
     aliases: ['nodesweep.kube_wait_ready'],
     schema: kubeWaitReadySchema,
     controllerOnly: true,
+    usesCluster: true,
     supportsCheckMode: true,
     async run(p, ctx) {
       const node = nodeName(ctx, p.node);

@@ -63,6 +63,11 @@ export interface ModuleDefinition<P = any> {
   /** Runs on the controller only (set_fact, debug, assert, fail): no connection is opened for it. */
   controllerOnly?: boolean;
   /**
+   * Works on the cluster through the Kubernetes API (kube_*): a run whose playbook has one first recovers what
+   * crashed runs left in the cluster, and releases its own locks at the end (src/kube/recovery.ts).
+   */
+  usesCluster?: boolean;
+  /**
    * true: the module honours check mode itself (reports what it would do, changes nothing).
    * false: in check mode the task is skipped with msg "skipped: module does not support check mode".
    */

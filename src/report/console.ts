@@ -4,7 +4,7 @@
  * belongs to another task than the previous line, so interleaved output stays readable.
  */
 import type { Writable } from 'node:stream';
-import type { EventSink, HostStats, RunEvent } from './events.js';
+import type { ClusterCleanupEvent, EventSink, HostStats, RunEvent } from './events.js';
 import type { ModuleResult, TaskStatus } from '../modules/types.js';
 import { Redactor } from './redact.js';
 import { StatsAggregator, isItemResult, recapLine } from './stats.js';
@@ -51,6 +51,7 @@ export class ConsoleSink implements EventSink {
   private readonly running = new Map<string, string>();
   private readonly done = new Set<string>();
   private readonly failedHosts = new Set<string>();
+  private readonly cleanups: ClusterCleanupEvent[] = [];
   private readonly unreachableHosts = new Set<string>();
 
   constructor(out: Writable, opts: ConsoleOptions) {
@@ -118,6 +119,11 @@ export class ConsoleSink implements EventSink {
         break;
       case 'interrupted':
         this.line(`[ERROR]: User interrupted execution (${ev.signal})`, C.error);
+        break;
+      case 'cluster_cleanup':
+        // Said when it happens, and again under the recap, where an operator reading a cron mail looks.
+        this.cleanups.push(ev);
+        this.line(`[CLUSTER]: ${ev.msg}`, ev.outcome === 'failed' || ev.outcome === 'left' ? C.warn : C.changed);
         break;
       case 'run_end':
         this.clearProgress();
@@ -206,6 +212,11 @@ export class ConsoleSink implements EventSink {
       const s = stats[host]!;
       this.write(this.opts.color ? this.colorRecap(host, s) : recapLine(host, s));
     }
+    this.write('');
+    if (this.cleanups.length === 0) return;
+    // After Ansible's recap lines (kept byte-compatible for the greps that read them), what changed in the cluster.
+    this.banner('CLUSTER RECAP');
+    for (const c of this.cleanups) this.write(`${c.phase === 'start' ? 'left by a run that is gone' : 'held at the end'}: ${c.msg}`);
     this.write('');
   }
 

@@ -57,6 +57,12 @@ export type RunEvent =
   | { kind: 'play_aborted'; play: string; reason: string }
   | { kind: 'handler_start'; play: string; handler: string; host: string }
   | { kind: 'warning'; message: string; host?: string }
+  /**
+   * What the run did in the cluster about what was left there: before its plays, the cordons and Leases of runs
+   * that are gone (src/kube/recovery.ts); at its end, the Leases it still held. Printed under the recap and kept
+   * in the JSON report and the history.
+   */
+  | ClusterCleanupEvent
   | { kind: 'interrupted'; signal: string }
   | {
       kind: 'run_end';
@@ -65,6 +71,20 @@ export type RunEvent =
       stats: Record<string, HostStats>;
       interrupted: boolean;
     };
+
+export interface ClusterCleanupEvent {
+  kind: 'cluster_cleanup';
+  /** start: left by runs that are gone; end: this run's own Leases, still held when its plays ended. */
+  phase: 'start' | 'end';
+  action: 'uncordon' | 'release';
+  /** `node NAME` or `lease NAMESPACE/NAME` */
+  target: string;
+  /** The holder identity the record or Lease named. */
+  holder: string;
+  /** would: --check; left: nothing done, and why (an owner nodesweep cannot judge). */
+  outcome: 'done' | 'would' | 'left' | 'failed';
+  msg: string;
+}
 
 export type RunEventKind = RunEvent['kind'];
 

@@ -1,5 +1,5 @@
 /** `--report-json FILE`: the whole run as one JSON document, written on close. */
-import type { EventSink, HostStats, RunEvent } from './events.js';
+import type { ClusterCleanupEvent, EventSink, HostStats, RunEvent } from './events.js';
 import { emptyStats } from './events.js';
 import type { ModuleResult, TaskStatus } from '../modules/types.js';
 import { Redactor } from './redact.js';
@@ -27,6 +27,8 @@ export interface JsonReport {
   exit_code: number | null;
   interrupted: boolean;
   hosts: Record<string, { stats: HostStats; tasks: JsonTaskEntry[] }>;
+  /** What the run did about cordons and Leases left in the cluster (see ClusterCleanupEvent); absent when nothing. */
+  cluster_cleanup?: Omit<ClusterCleanupEvent, 'kind'>[];
 }
 
 function resultBody(r: ModuleResult): Record<string, unknown> {
@@ -104,6 +106,11 @@ export class JsonReportSink implements EventSink {
       case 'interrupted':
         this.report.interrupted = true;
         break;
+      case 'cluster_cleanup': {
+        const { kind: _kind, ...entry } = ev;
+        (this.report.cluster_cleanup ??= []).push(entry);
+        break;
+      }
       case 'run_end':
         this.report.finished_at = ev.finishedAt;
         this.report.exit_code = ev.exitCode;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeKubeApi } from './apiserver.js';
-import { createKubeAccess, type KubeAccess } from '../../src/kube/access.js';
+import { createKubeAccess, type KubeAccess, type KubeAccessOptions } from '../../src/kube/access.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from '../../src/modules/types.js';
 import { makeCtx } from '../modules/ctx.js';
@@ -13,7 +13,8 @@ export interface KubeEnv {
   dir: string;
   kubeconfig: string;
   client: KubeClient;
-  access(runId?: string): KubeAccess;
+  /** Another run's access (its own run id; the env's clock unless `o` says otherwise). */
+  access(runId?: string, o?: Partial<KubeAccessOptions>): KubeAccess;
   /** Run a module as host `host` (its node name) with check mode or extra vars. */
   run(def: ModuleDefinition, args: Record<string, unknown>, o?: { host?: string; check?: boolean; access?: KubeAccess; vars?: Record<string, unknown>; signal?: AbortSignal }): Promise<ModuleResult>;
   /** Requests that write (anything but GET). */
@@ -23,13 +24,14 @@ export interface KubeEnv {
 
 export const FAST = { attempts: 3, backoffMs: 20, requestTimeoutMs: 3000 };
 
-export async function kubeEnv(): Promise<KubeEnv> {
+/** `clock`: the time every access of this env uses (a TestClock: leases, waits and retries without real waiting). */
+export async function kubeEnv(o: Partial<KubeAccessOptions> = {}): Promise<KubeEnv> {
   const api = await FakeKubeApi.start();
   const dir = mkdtempSync(join(tmpdir(), 'nodesweep-kube-'));
   const kubeconfig = api.writeKubeconfig(dir);
   const accesses: KubeAccess[] = [];
-  const access = (runId?: string) => {
-    const a = createKubeAccess({ kubeconfig, ...FAST, ...(runId ? { runId } : {}) });
+  const access = (runId?: string, extra: Partial<KubeAccessOptions> = {}) => {
+    const a = createKubeAccess({ kubeconfig, ...FAST, ...o, ...extra, ...(runId ? { runId } : {}) });
     accesses.push(a);
     return a;
   };

@@ -1,11 +1,17 @@
 /** kube_lock: pure slot decisions by table, then the Lease semaphore against the API stand-in. */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hostname } from 'node:os';
 import { kubeEnv, type KubeEnv } from '../kube/setup.js';
 import { kubeLockModule } from '../../src/modules/kube_lock.js';
-import { busyMessage, chooseSlot, holderIdentity, leaseIsFree, nodeOfIdentity, type Slot } from '../../src/kube/lock.js';
+import { busyMessage, chooseSlot, leaseIsFree, type Slot } from '../../src/kube/lock.js';
+import { formatHolder, nodeOfIdentity, parseHolder } from '../../src/kube/holder.js';
+import { procProbe } from '../../src/kube/process-probe.js';
 import type { LeaseInfo } from '../../src/kube/client.js';
+import { microTime } from '../../src/kube/client.js';
+import { TestClock } from '../helpers/clock.js';
 
 const lock = kubeLockModule();
 const NOW = new Date('2024-05-01T10:00:00.000Z');
@@ -33,18 +39,27 @@ describe('lock decisions (pure)', () => {
     ['all live: busy', [live('node1@ctl/5/run1'), live('node3@ctl/9/run3', 1)], 'busy'],
     ['slot 0 expired: take', [{ name: 'l-0', lease: lease({ holderIdentity: 'dead@x/1/r', leaseDurationSeconds: 60, renewTime: ago(600) }) }], 'take', 'l-0'],
     ['slot 0 released: take', [{ name: 'l-0', lease: lease({ leaseDurationSeconds: 60 }) }], 'take', 'l-0'],
-    ['same node, other run, live: busy (no takeover before the TTL)', [live('node2@ctl/99/old')], 'busy'],
+    ['same node, other run, live: busy (no takeover before the TTL)', [live('node2@ctl/99/old')], 'node-busy'],
+    ['same node live in slot 0, slot 1 missing: never two holders for one node', [live('node2@ctl/99/old'), { name: 'l-1' }], 'node-busy'],
+    ['slot 0 held by a dead process of this machine, fresh: take at once', [live('dead@ctl/13/r')], 'take', 'l-0'],
+    ['same node held by a dead process: take at once', [live('node2@ctl/13/r')], 'take', 'l-0'],
   ];
+  const isDead = (id: string) => id.includes('/13/');
   for (const [name, slots, kind, slot] of table) {
     test(`chooseSlot: ${name}`, () => {
-      const c = chooseSlot(slots, me, NOW);
+      const c = chooseSlot(slots, me, NOW, isDead);
       assert.equal(c.kind, kind);
-      if (slot) assert.equal(c.kind !== 'busy' && c.slot.name, slot);
+      if (slot) assert.equal(c.kind !== 'busy' && c.kind !== 'node-busy' && c.slot.name, slot);
+      if (name.includes('dead process')) assert.equal(c.kind === 'take' && c.holderDead, true);
     });
   }
 
   test('identity and busy message', () => {
-    assert.equal(holderIdentity('worker-4', 'ab12', 'ctl', 42), 'worker-4@ctl/42/ab12');
+    const id = formatHolder({ node: 'worker-4', host: 'ctl', pid: 42, start: '123-abcdef01-4026531836', runId: 'ab12' });
+    assert.equal(id, 'worker-4@ctl/42/123-abcdef01-4026531836/ab12');
+    assert.deepEqual(parseHolder(id), { node: 'worker-4', host: 'ctl', pid: 42, start: '123-abcdef01-4026531836', runId: 'ab12' });
+    assert.deepEqual(parseHolder('worker-4@ctl/42/ab12'), { node: 'worker-4', host: 'ctl', pid: 42, runId: 'ab12' });
+    for (const bad of ['worker-4', 'w@ctl/x/r', 'w@ctl/42/zz-top/r', '@ctl/1/r', 'w@ctl/1/']) assert.equal(parseHolder(bad), undefined, bad);
     assert.equal(nodeOfIdentity('worker-4@ctl/42/ab12'), 'worker-4');
     const c = chooseSlot([live('worker-4@ctl/42/ab12')], me, NOW);
     assert.equal(c.kind, 'busy');
@@ -72,7 +87,7 @@ describe('kube_lock against the API stand-in', () => {
     const loser = results[1]!;
     assert.match(String(loser.msg), new RegExp(`another node is being remediated: ${winner.node} since \\d{4}-`));
     const l = k.api.lease('ops', 'race-a-0')!;
-    assert.match(l.spec.holderIdentity, new RegExp(`^${winner.node}@[^/]+/${process.pid}/run1$`));
+    assert.match(l.spec.holderIdentity, new RegExp(`^${winner.node}@[^/]+/${process.pid}/\\d+-[0-9a-f]{8}-\\d+/run1$`));
     assert.equal(l.spec.leaseDurationSeconds, 60);
     assert.match(l.spec.renewTime, /\.\d{6}Z$/); // MicroTime, as a real API server requires
 
@@ -85,21 +100,30 @@ describe('kube_lock against the API stand-in', () => {
     assert.equal((await k.run(lock, args, { host: String(loser.node) })).status, 'changed');
   });
 
-  test('wait: the second node waits for the slot and gets it when the first releases', async () => {
-    const args = { name: 'wait-a', namespace: 'ops', ttl: '1m', wait: '5s', poll_interval: '100ms' };
-    assert.equal((await k.run(lock, args, { host: 'node1' })).status, 'changed');
-    const t0 = Date.now();
-    const second = k.run(lock, args, { host: 'node2' });
-    await sleep(400);
-    assert.equal((await k.run(lock, { ...args, state: 'released' }, { host: 'node1' })).status, 'changed');
+  test('wait: the second node waits for the slot and gets it when the first releases (clock moved by hand)', async () => {
+    const clock = new TestClock(NOW);
+    const access = k.access('run-wait', { clock });
+    const args = { name: 'wait-a', namespace: 'ops', ttl: '1m', wait: '5s', poll_interval: '1s' };
+    assert.equal((await k.run(lock, args, { host: 'node1', access })).status, 'changed');
+    const second = k.run(lock, args, { host: 'node2', access });
+    await clock.sleeping(2); // node1's renewal and node2's poll
+    await clock.advance(1000);
+    await clock.sleeping(2); // still busy: polls again
+    assert.equal((await k.run(lock, { ...args, state: 'released' }, { host: 'node1', access })).status, 'changed');
+    await clock.advance(1000);
     const r = await second;
     assert.equal(r.status, 'changed');
-    assert.ok(Date.now() - t0 >= 400);
-    assert.ok(Number(r.waited_s) >= 0.3);
+    assert.equal(r.waited_s, 2);
     // and a wait that runs out names the holder
-    const r3 = await k.run(lock, { ...args, wait: '300ms' }, { host: 'node3' });
+    const third = k.run(lock, { ...args, wait: '3s' }, { host: 'node3', access });
+    for (let i = 0; i < 3; i++) {
+      await clock.sleeping(2);
+      await clock.advance(1000);
+    }
+    const r3 = await third;
     assert.equal(r3.status, 'failed');
-    assert.match(String(r3.msg), /another node is being remediated: node2 since .*no slot freed within 300ms/);
+    assert.match(String(r3.msg), /another node is being remediated: node2 since .*no slot freed within 3s/);
+    access.close();
   });
 
   test('max_holders 2 with five racing nodes: exactly two win (409s resolved by re-reading)', async () => {
@@ -118,28 +142,78 @@ describe('kube_lock against the API stand-in', () => {
     assert.equal(k.api.count((q) => q.resource === 'leases' && q.method === 'POST' && q.namespace === 'c409'), 2);
   });
 
-  test('a dead holder\'s lease is taken only after its TTL expired', async () => {
-    const renew = new Date(Date.now() - 500).toISOString().replace(/Z$/, '000Z');
-    k.api.putLease('ops', 'dead-0', { holderIdentity: 'node9@gone/1234/old', leaseDurationSeconds: 1, acquireTime: renew, renewTime: renew, leaseTransitions: 3 });
-    const early = await k.run(lock, { name: 'dead', namespace: 'ops' }, { host: 'node1' });
+  test('another machine\'s holder: its lease is taken only after its TTL expired', async () => {
+    const clock = new TestClock(NOW);
+    const access = k.access('run-ttl', { clock });
+    const renew = microTime(new Date(NOW.getTime() - 500));
+    k.api.putLease('ops', 'dead-0', { holderIdentity: 'node9@elsewhere/1234/1-abcdef01-1/old', leaseDurationSeconds: 1, acquireTime: renew, renewTime: renew, leaseTransitions: 3 });
+    const early = await k.run(lock, { name: 'dead', namespace: 'ops' }, { host: 'node1', access });
     assert.equal(early.status, 'failed');
     assert.match(String(early.msg), /another node is being remediated: node9 since/);
-    const late = await k.run(lock, { name: 'dead', namespace: 'ops', wait: '3s', poll_interval: '100ms' }, { host: 'node1' });
-    assert.equal(late.status, 'changed');
-    assert.equal(late.took_over_from, 'node9@gone/1234/old');
+    const late = k.run(lock, { name: 'dead', namespace: 'ops', wait: '3s', poll_interval: '100ms' }, { host: 'node1', access });
+    await clock.sleeping(1);
+    await clock.advance(499); // 999 ms after the renewal: still held
+    await clock.sleeping(1);
+    assert.equal(k.api.lease('ops', 'dead-0')!.spec.holderIdentity, 'node9@elsewhere/1234/1-abcdef01-1/old');
+    await clock.advance(101); // the next poll, after the expiry
+    const r = await late;
+    assert.equal(r.status, 'changed');
+    assert.equal(r.took_over_from, 'node9@elsewhere/1234/1-abcdef01-1/old');
+    assert.match(String(r.msg), /its lease expired 2024-05-01T10:00:00.500Z/);
     assert.equal(k.api.lease('ops', 'dead-0')!.spec.leaseTransitions, 4);
+    access.close();
   });
 
-  test('renewed while held: a short TTL does not let another node in', async () => {
-    const args = { name: 'renew', namespace: 'ops', ttl: '900ms' };
+  test('a holder that is a dead process of this machine: its lease is taken over at once, before its TTL', async () => {
+    const probe = procProbe();
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    await once(child, 'spawn');
+    const start = probe.startOf(child.pid!);
+    assert.ok(start, 'the probe reads a live process');
+    const id = formatHolder({ node: 'node8', host: hostname(), pid: child.pid!, start, runId: 'crashed' });
+    const fresh = microTime(new Date());
+    k.api.putLease('ops', 'crash-0', { holderIdentity: id, leaseDurationSeconds: 1800, acquireTime: fresh, renewTime: fresh, leaseTransitions: 0 });
+    // alive: busy
+    const busy = await k.run(lock, { name: 'crash', namespace: 'ops' }, { host: 'node1' });
+    assert.equal(busy.status, 'failed');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const r = await k.run(lock, { name: 'crash', namespace: 'ops' }, { host: 'node1' });
+    assert.equal(r.status, 'changed', String(r.msg));
+    assert.equal(r.took_over_from, id);
+    assert.match(String(r.msg), new RegExp(`taken over from .*: process ${child.pid} on ${hostname()} is no longer running`));
+    assert.equal(parseHolder(String(k.api.lease('ops', 'crash-0')!.spec.holderIdentity))!.node, 'node1');
+    await k.run(lock, { name: 'crash', namespace: 'ops', state: 'released' }, { host: 'node1' });
+  });
+
+  test('the same node is never remediated by two runs, whatever max_holders', async () => {
+    const args = { name: 'one-node', namespace: 'ops', ttl: '1m', max_holders: 3 };
     assert.equal((await k.run(lock, args, { host: 'node1' })).status, 'changed');
+    const other = await k.run(lock, args, { host: 'node1', access: k.access('run-other') });
+    assert.equal(other.status, 'failed');
+    assert.match(String(other.msg), /^lock ops\/one-node for node node1: this node is already being remediated by another run: node1 since/);
+    assert.equal(k.api.lease('ops', 'one-node-1'), undefined);
+    assert.equal((await k.run(lock, args, { host: 'node2', access: k.access('run-other2') })).status, 'changed');
+  });
+
+  test('renewed while held: a short TTL does not let another node in; released: renewals stop', async () => {
+    const clock = new TestClock(NOW);
+    const access = k.access('run-renew', { clock });
+    const args = { name: 'renew', namespace: 'ops', ttl: '3s' };
+    assert.equal((await k.run(lock, args, { host: 'node1', access })).status, 'changed');
     const first = k.api.lease('ops', 'renew-0')!.spec.renewTime;
-    await sleep(1500);
+    for (let i = 0; i < 3; i++) {
+      await clock.sleeping(1);
+      const n = k.api.count((q) => q.resource === 'leases' && q.method === 'PUT' && q.name === 'renew-0');
+      await clock.advance(1000);
+      while (k.api.count((q) => q.resource === 'leases' && q.method === 'PUT' && q.name === 'renew-0') === n) await new Promise((r) => setTimeout(r, 5));
+    }
     assert.notEqual(k.api.lease('ops', 'renew-0')!.spec.renewTime, first);
-    assert.equal((await k.run(lock, args, { host: 'node2' })).status, 'failed');
-    assert.equal((await k.run(lock, { ...args, state: 'released' }, { host: 'node1' })).status, 'changed');
-    // released: renewals stopped, the holder stays cleared
-    await sleep(700);
+    assert.equal(k.api.lease('ops', 'renew-0')!.spec.renewTime, microTime(new Date(NOW.getTime() + 3000)));
+    // 3 s after acquiring, the TTL would have run out without the renewals
+    assert.equal((await k.run(lock, args, { host: 'node2', access: k.access('run-renew-2', { clock }) })).status, 'failed');
+    assert.equal((await k.run(lock, { ...args, state: 'released' }, { host: 'node1', access })).status, 'changed');
+    assert.equal(clock.pending(), 0, 'no renewal scheduled after the release');
     assert.equal(k.api.lease('ops', 'renew-0')!.spec.holderIdentity, undefined);
   });
 

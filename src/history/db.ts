@@ -82,6 +82,18 @@ export const MIGRATIONS: readonly string[] = [
      last_seen INTEGER NOT NULL,
      PRIMARY KEY (node, path)
    ) WITHOUT ROWID;`,
+  // 3: what runs did about cordons and Leases left in the cluster (recovery before the plays, release at the end)
+  `CREATE TABLE cluster_actions (
+     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     phase TEXT NOT NULL CHECK (phase IN ('start', 'end')),
+     action TEXT NOT NULL,
+     target TEXT NOT NULL,
+     holder TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     msg TEXT NOT NULL,
+     PRIMARY KEY (run_id, seq)
+   );`,
 ];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -177,6 +189,9 @@ export function recordRun(db: HistoryDb, run: RunFacts, opts: RecordOptions): nu
      ON CONFLICT (node, path) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), first_seen = min(first_seen, excluded.first_seen)`,
   );
   const gone = db.prepare('DELETE FROM leak_first_seen WHERE node = ? AND path = ?');
+  const insCluster = db.prepare(
+    'INSERT INTO cluster_actions (run_id, seq, phase, action, target, holder, outcome, msg) VALUES (@run_id, @seq, @phase, @action, @target, @holder, @outcome, @msg)',
+  );
   const tx = db.transaction((): number => {
     const runId = Number(insRun.run(started, finished, opts.command, run.playbook, run.check_mode ? 1 : 0, run.exit_code).lastInsertRowid);
     for (const n of run.nodes) {
@@ -187,6 +202,7 @@ export function recordRun(db: HistoryDb, run: RunFacts, opts: RecordOptions): nu
       for (const p of n.leaked_seen) seen.run(n.node, p, started, started);
       if (!run.check_mode) for (const p of n.removed) gone.run(n.node, p);
     }
+    (run.cluster ?? []).forEach((c, seq) => insCluster.run({ run_id: runId, seq, ...c }));
     return runId;
   });
   return tx.immediate();

@@ -6,10 +6,11 @@
  * a crio restart (`crio_restart`, issue 4) counts as a remediation. Result fields are read defensively: a
  * field a module does not report is null, never a guess.
  */
-import type { HostStats, RunEvent } from '../report/events.js';
+import type { ClusterCleanupEvent, HostStats, RunEvent } from '../report/events.js';
 import { emptyStats } from '../report/events.js';
 import { StatsAggregator, isItemResult } from '../report/stats.js';
 import type { TaskStatus } from '../modules/types.js';
+import { moduleBase } from '../playbook/walk.js';
 
 export const LEAK_KINDS = ['pod', 'container', 'conmon', 'sandbox', 'nested'] as const;
 export type LeakKindName = (typeof LEAK_KINDS)[number];
@@ -105,14 +106,17 @@ export interface RunFacts {
   finished_at: number | null;
   exit_code: number | null;
   nodes: NodeFacts[];
+  /** What the run did about cordons and Leases left in the cluster (ClusterCleanupEvent), in order. */
+  cluster?: ClusterFact[];
 }
+
+export type ClusterFact = Omit<ClusterCleanupEvent, 'kind'>;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-import { moduleBase } from '../playbook/walk.js';
 export { moduleBase };
 
 const CGROUP_MODULES = new Set(['cgroup_scan', 'cgroup_prune']);
@@ -294,6 +298,11 @@ export function nodeFacts(events: readonly RunEvent[]): RunFacts {
       run.check_mode = ev.checkMode;
       run.started_at = epoch(ev.startedAt);
       for (const h of ev.hosts) acc(h);
+      continue;
+    }
+    if (ev.kind === 'cluster_cleanup') {
+      const { kind: _kind, ...fact } = ev;
+      (run.cluster ??= []).push(fact);
       continue;
     }
     if (ev.kind === 'run_end') {

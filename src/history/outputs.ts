@@ -6,7 +6,7 @@
 import type { EventSink, RunEvent } from '../report/events.js';
 import type { Redactor } from '../report/redact.js';
 import { writeFileAtomic } from '../report/files.js';
-import { FACT_MODULES, moduleBase, nodeFacts, type RunFacts } from './node-facts.js';
+import { FACT_MODULES, moduleBase, nodeFacts, shownMessage, type RunFacts } from './node-facts.js';
 import { defaultStateDbPath } from './options.js';
 import type { NodeHistory } from './db.js';
 import { errorMessage } from '../errors.js';
@@ -55,10 +55,10 @@ export class FactsSink implements EventSink {
       void import('./db.js').catch(() => undefined);
     }
     const ev = this.opts.redactor.event(raw);
-    // The facts need the full results of the fact modules only: of the others, status + msg.
+    // The facts need the full results of the fact modules only: of the others, status + the message shown.
     if (ev.kind === 'task_result' && !FACT_MODULES.has(moduleBase(ev.module))) {
-      const msg = typeof ev.result.msg === 'string' ? ev.result.msg : undefined;
-      this.events.push({ ...ev, result: { status: ev.result.status, ...(msg !== undefined ? { msg } : {}) } });
+      const msg = shownMessage(ev.result);
+      this.events.push({ ...ev, result: { status: ev.result.status, ...(msg !== null ? { msg } : {}) } });
       return;
     }
     this.events.push(ev);

@@ -3,7 +3,7 @@
  * It keeps the run's (redacted) events, derives the facts once on close, records them, then writes the files,
  * so the page's history curves include this run.
  */
-import type { EventSink, RunEvent } from '../report/events.js';
+import { settleEach, type EventSink, type RunEvent } from '../report/events.js';
 import type { Redactor } from '../report/redact.js';
 import { writeFileAtomic } from '../report/files.js';
 import { FACT_MODULES, moduleBase, nodeFacts, shownMessage, type RunFacts } from './node-facts.js';
@@ -75,12 +75,19 @@ export class FactsSink implements EventSink {
     let history: NodeHistory[] | null = null;
     // SQLite, prom-client and the page renderer load here, when a run asks for them, not at start-up.
     if (recordsHistory(this.opts)) history = await this.recordHistory(run, now);
-    if (this.opts.metricsFile) await (await import('../report/metrics.js')).writeMetricsFile(this.opts.metricsFile, run);
-    if (this.opts.reportHtml) {
-      const { buildHtmlData, renderHtmlReport } = await import('../report/html/report.js');
-      const data = buildHtmlData(run, history, { command: this.opts.command, now });
-      await writeFileAtomic(this.opts.reportHtml, renderHtmlReport(data));
-    }
+    const { metricsFile, reportHtml } = this.opts;
+    // A metrics file that cannot be written must not cost the HTML report, nor the other way round.
+    const failures = await settleEach([
+      async () => {
+        if (metricsFile) await (await import('../report/metrics.js')).writeMetricsFile(metricsFile, run);
+      },
+      async () => {
+        if (!reportHtml) return;
+        const { buildHtmlData, renderHtmlReport } = await import('../report/html/report.js');
+        await writeFileAtomic(reportHtml, renderHtmlReport(buildHtmlData(run, history, { command: this.opts.command, now })));
+      },
+    ]);
+    if (failures.length > 0) throw new AggregateError(failures, 'outputs not written');
   }
 
   private async recordHistory(run: RunFacts, now: number): Promise<NodeHistory[] | null> {

@@ -99,11 +99,11 @@ export interface RunHooks {
 }
 
 export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks = {}): Promise<number> {
-  const options = await buildRunOptions(a);
-  // Every output path is checked before anything else happens: a report that cannot be written is exit 5 now,
-  // not a lost report (or a crash) after the fleet was changed.
+  // Every output path is checked before anything else happens (before a password prompt too): a report that
+  // cannot be written is exit 5 now, not a lost report (or a crash) after the fleet was changed.
   const outputs = outputFiles(a);
   await checkOutputFiles(outputs);
+  const options = await buildRunOptions(a);
   const modules = builtinModules();
   // Validate everything before any connection opens: inventory, playbook, every module's parameters.
   const inventory = await loadInventory(a.inventory);

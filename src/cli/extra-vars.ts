@@ -7,6 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { UsageError, errorMessage } from '../errors.js';
 import { shlexSplit, ShlexError } from '../util/shlex.js';
 
+const EXPECTED = 'KEY=VALUE, a JSON/YAML mapping, or @file';
+
 function asMapping(value: unknown, source: string): Record<string, unknown> {
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -18,6 +20,8 @@ function asMapping(value: unknown, source: string): Record<string, unknown> {
 /** Parse one -e argument that is not @file. Pure. */
 export function parseExtraVarsArg(arg: string): Record<string, unknown> {
   const trimmed = arg.trim();
+  // Ansible skips an empty -e; in a cron line it is an unset variable (`-e "$VARS"`), so say so instead.
+  if (trimmed === '') throw new UsageError(`-e needs a value: ${EXPECTED}, got ${arg === '' ? 'an empty string' : 'only spaces'}`);
   if (trimmed.startsWith('{') || trimmed.startsWith('---')) {
     try {
       return asMapping(parseYaml(trimmed), `-e ${arg}`);
@@ -36,7 +40,7 @@ export function parseExtraVarsArg(arg: string): Record<string, unknown> {
   }
   for (const token of tokens) {
     const eq = token.indexOf('=');
-    if (eq <= 0) throw new UsageError(`-e ${arg}: expected KEY=VALUE, a JSON/YAML mapping, or @file`);
+    if (eq <= 0) throw new UsageError(`-e ${arg}: expected ${EXPECTED}`);
     vars[token.slice(0, eq)] = token.slice(eq + 1);
   }
   return vars;

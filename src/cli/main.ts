@@ -40,7 +40,9 @@ const fleetOptions = {
   inventory: { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'inventory file, directory or host list "a,b,"; repeatable' },
   limit: { alias: 'l', type: 'string', describe: 'further limit hosts with a pattern (or @retryfile)' },
   forks: { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' },
-  'extra-vars': { alias: 'e', type: 'string', array: true, default: [], describe: 'KEY=VALUE, a JSON/YAML mapping, or @file; repeatable' },
+  // nargs 1: one value per -e, as ansible-playbook takes it (`-e a=1 pb.yml` leaves pb.yml alone), and a bare -e
+  // is an error rather than nothing.
+  'extra-vars': { alias: 'e', type: 'string', array: true, nargs: 1, default: [], describe: 'KEY=VALUE, a JSON/YAML mapping, or @file; repeatable' },
   'become-user': { type: 'string', describe: 'user to become (default root)' },
   'ask-become-pass': { alias: 'K', type: 'boolean', default: false, describe: 'prompt for the sudo password (never echoed or logged)' },
   ...connectionOptions,
@@ -139,9 +141,10 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
+      // A YError is yargs' own complaint about the command line (e.g. an option's missing value), not a bug.
+      if (err && err.name !== 'YError') throw err;
       // yargs spreads some messages over several lines ("Invalid values:\n  Argument: ..."): keep one line.
-      throw new UsageError(msg.split('\n').map((l) => l.trim()).filter(Boolean).join(' '));
+      throw new UsageError(operatorMessage((msg ?? err?.message ?? '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ')));
     });
 
   parser.showHelpOnFail(false);
@@ -162,6 +165,13 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   } catch (e) {
     return reportError(e, io);
   }
+}
+
+/** yargs' "Not enough arguments following: e" named as the operator typed the option: "-e needs a value". */
+function operatorMessage(msg: string): string {
+  const m = /^Not enough arguments following: (\S+)$/.exec(msg);
+  if (!m) return msg;
+  return `${m[1]!.length === 1 ? '-' : '--'}${m[1]} needs a value`;
 }
 
 /**

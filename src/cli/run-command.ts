@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
-import { EventBus, type EventSink } from '../report/events.js';
+import { EventBus, settleEach, type EventSink } from '../report/events.js';
 import { SILENT_LOGGER, type RunContext, type RunOptions, type HostKeyChecking, type RunLogger } from '../executor/context.js';
 import { loadInventory } from '../inventory/load.js';
 import { hostVars } from '../inventory/vars.js';
@@ -20,6 +20,7 @@ import { LogSink, openLogFile } from '../report/log.js';
 import { factsSinkFor, type FactsArgs } from '../history/outputs.js';
 import { clusterAroundPlays, lockNamespacesOf, usesCluster } from '../kube/recovery.js';
 import { loadExtraVars } from './extra-vars.js';
+import { checkOutputFiles, outputFiles, reportOutputFailures, retryPathFor } from './outputs.js';
 import { promptHidden } from './prompt.js';
 import type { CliIo } from './main.js';
 
@@ -61,11 +62,6 @@ export function splitTags(values: string[]): string[] {
   return values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter((t) => t !== '');
 }
 
-/** Beside the JSON report: report.json -> report.retry */
-export function retryPathFor(reportPath: string): string {
-  return reportPath.replace(/(\.json)?$/i, '.retry');
-}
-
 export async function buildRunOptions(a: RunCommandArgs): Promise<RunOptions> {
   const options: RunOptions = {
     forks: a.forks,
@@ -104,6 +100,10 @@ export interface RunHooks {
 }
 
 export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks = {}): Promise<number> {
+  // Every output path is checked before anything else happens (before a password prompt too): a report that
+  // cannot be written is exit 5 now, not a lost report (or a crash) after the fleet was changed.
+  const outputs = outputFiles(a);
+  await checkOutputFiles(outputs);
   const options = await buildRunOptions(a);
   const modules = builtinModules();
   // Validate everything before any connection opens: inventory, playbook, every module's parameters.
@@ -182,8 +182,9 @@ export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks =
     ctx.kube?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await events.close();
-    await log?.close();
+    const failures = await events.close();
+    // A write that fails at the end is reported; the run's exit code stands.
+    reportOutputFailures([...failures, ...(await settleEach([() => log?.close()]))], outputs, io);
   }
 }
 

@@ -119,6 +119,14 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export { moduleBase };
 
+/**
+ * The message a reader is shown for a result: its `msg`, or for a no_log result Ansible's censored text, so the
+ * HTML report's task table says why there is nothing to see rather than showing a blank.
+ */
+export function shownMessage(r: Record<string, unknown>): string | null {
+  return str(r.msg) ?? str(r.censored);
+}
+
 const CGROUP_MODULES = new Set(['cgroup_scan', 'cgroup_prune']);
 const REMEDIATION_MODULES = new Set(['crio_restart']);
 /** Modules whose results are node facts (the history's samples, prunes and remediations). */
@@ -314,13 +322,13 @@ export function nodeFacts(events: readonly RunEvent[]): RunFacts {
     if (ev.kind !== 'task_result' || isItemResult(ev)) continue;
     const f = acc(ev.host);
     const r = ev.result as Obj;
-    f.tasks.push({ task: ev.task, module: ev.module, status: ev.status, ignored: ev.ignored === true, msg: str(r.msg) });
+    f.tasks.push({ task: ev.task, module: ev.module, status: ev.status, ignored: ev.ignored === true, msg: shownMessage(r) });
     if (ev.status === 'unreachable' && !ev.ignored) f.unreachable = true;
     const mod = moduleBase(ev.module);
 
     if (REMEDIATION_MODULES.has(mod)) {
-      if (ev.status === 'ok' || ev.status === 'changed') f.remediations.push({ task: ev.task, module: ev.module, result: 'success', msg: str(r.msg) });
-      else if (ev.status === 'failed') f.remediations.push({ task: ev.task, module: ev.module, result: 'failed', msg: str(r.msg) });
+      if (ev.status === 'ok' || ev.status === 'changed') f.remediations.push({ task: ev.task, module: ev.module, result: 'success', msg: shownMessage(r) });
+      else if (ev.status === 'failed') f.remediations.push({ task: ev.task, module: ev.module, result: 'failed', msg: shownMessage(r) });
       continue;
     }
     if (!CGROUP_MODULES.has(mod) || ev.status === 'skipped' || ev.status === 'unreachable') continue;

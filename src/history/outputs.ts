@@ -3,10 +3,10 @@
  * It keeps the run's (redacted) events, derives the facts once on close, records them, then writes the files,
  * so the page's history curves include this run.
  */
-import type { EventSink, RunEvent } from '../report/events.js';
+import { settleEach, type EventSink, type RunEvent } from '../report/events.js';
 import type { Redactor } from '../report/redact.js';
 import { writeFileAtomic } from '../report/files.js';
-import { FACT_MODULES, moduleBase, nodeFacts, type RunFacts } from './node-facts.js';
+import { FACT_MODULES, moduleBase, nodeFacts, shownMessage, type RunFacts } from './node-facts.js';
 import { playbookUses } from '../playbook/walk.js';
 import { defaultStateDbPath } from './options.js';
 import type { NodeHistory } from './db.js';
@@ -56,10 +56,10 @@ export class FactsSink implements EventSink {
       void import('./db.js').catch(() => undefined);
     }
     const ev = this.opts.redactor.event(raw);
-    // The facts need the full results of the fact modules only: of the others, status + msg.
+    // The facts need the full results of the fact modules only: of the others, status + the message shown.
     if (ev.kind === 'task_result' && !FACT_MODULES.has(moduleBase(ev.module))) {
-      const msg = typeof ev.result.msg === 'string' ? ev.result.msg : undefined;
-      this.events.push({ ...ev, result: { status: ev.result.status, ...(msg !== undefined ? { msg } : {}) } });
+      const msg = shownMessage(ev.result);
+      this.events.push({ ...ev, result: { status: ev.result.status, ...(msg !== null ? { msg } : {}) } });
       return;
     }
     this.events.push(ev);
@@ -76,12 +76,19 @@ export class FactsSink implements EventSink {
     let history: NodeHistory[] | null = null;
     // SQLite, prom-client and the page renderer load here, when a run asks for them, not at start-up.
     if (recordsHistory(this.opts)) history = await this.recordHistory(run, now);
-    if (this.opts.metricsFile) await (await import('../report/metrics.js')).writeMetricsFile(this.opts.metricsFile, run);
-    if (this.opts.reportHtml) {
-      const { buildHtmlData, renderHtmlReport } = await import('../report/html/report.js');
-      const data = buildHtmlData(run, history, { command: this.opts.command, now });
-      await writeFileAtomic(this.opts.reportHtml, renderHtmlReport(data));
-    }
+    const { metricsFile, reportHtml } = this.opts;
+    // A metrics file that cannot be written must not cost the HTML report, nor the other way round.
+    const failures = await settleEach([
+      async () => {
+        if (metricsFile) await (await import('../report/metrics.js')).writeMetricsFile(metricsFile, run);
+      },
+      async () => {
+        if (!reportHtml) return;
+        const { buildHtmlData, renderHtmlReport } = await import('../report/html/report.js');
+        await writeFileAtomic(reportHtml, renderHtmlReport(buildHtmlData(run, history, { command: this.opts.command, now })));
+      },
+    ]);
+    if (failures.length > 0) throw new AggregateError(failures, 'outputs not written');
   }
 
   private async recordHistory(run: RunFacts, now: number): Promise<NodeHistory[] | null> {

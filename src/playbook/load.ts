@@ -853,7 +853,7 @@ function parsePlay(c: Ctx, node: YNode | null): Play {
         p.timeout = asSeconds(c, e, what);
         break;
       case 'no_log':
-        asBoolOrTemplate(c, e, what);
+        p.noLog = asBoolOrTemplate(c, e, what);
         break;
       case 'pre_tasks':
       case 'tasks':
@@ -880,7 +880,8 @@ function parsePlay(c: Ctx, node: YNode | null): Play {
   if (p.hosts === undefined) c.fail(node, `${what}: hosts is required (the host pattern to run on, e.g. 'workers')`);
   p.tasks = [...sections['pre_tasks']!, ...sections['tasks']!, ...sections['post_tasks']!];
   p.name ??= p.hosts;
-  // Play-level environment/ignore_errors/timeout become task defaults, so the executor sees them per task.
+  // Play-level environment/ignore_errors/timeout/no_log become task defaults, so the executor sees them per task
+  // (handlers too); a block's or task's own value wins, as in Ansible (no_log: false under a no_log play shows).
   for (const t of p.tasks) inheritPlayDefaults(t, p);
   for (const h of p.handlers ?? []) inheritPlayDefaults(h, p);
   return p as Play;
@@ -890,6 +891,7 @@ function inheritPlayDefaults(t: TaskNode, p: Partial<Play>): void {
   if (p.environment !== undefined && t.environment === undefined) t.environment = p.environment;
   if (p.ignoreErrors !== undefined && t.ignoreErrors === undefined) t.ignoreErrors = p.ignoreErrors;
   if (p.timeout !== undefined && t.timeout === undefined) t.timeout = p.timeout;
+  if (p.noLog !== undefined && t.noLog === undefined) t.noLog = p.noLog;
 }
 
 // ---------- entry points ----------

@@ -84,6 +84,8 @@ export interface Play {
   environment?: Record<string, unknown> | string;
   /** Play-level `ignore_errors:`. */
   ignoreErrors?: Condition;
+  /** Play-level `no_log:` (a boolean or a template): censors every result below it unless a block or task says otherwise. */
+  noLog?: Condition;
   /** Play-level `timeout:` in seconds (default for its tasks). */
   timeout?: number;
   tasks: TaskNode[];

@@ -105,9 +105,26 @@ export class EventBus {
   emit(event: RunEvent): void {
     for (const s of this.sinks) s.handle(event);
   }
-  async close(): Promise<void> {
-    for (const s of this.sinks) await s.close?.();
+  /**
+   * Closes every sink, also when one fails to (each output is written whatever happened to another), and returns
+   * the failures; the caller decides how to report them.
+   */
+  async close(): Promise<unknown[]> {
+    return settleEach(this.sinks.map((s) => () => s.close?.()));
   }
+}
+
+/** Runs every step in order even when one throws; returns what they threw (an AggregateError's errors flattened). */
+export async function settleEach(steps: Iterable<() => Promise<unknown> | unknown>): Promise<unknown[]> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (e) {
+      failures.push(...(e instanceof AggregateError ? e.errors : [e]));
+    }
+  }
+  return failures;
 }
 
 /** Placeholder Ansible shows for no_log results. */

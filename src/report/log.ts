@@ -2,7 +2,11 @@
  * `--log-file`: winston JSON lines, one entry per event, each with host and task (null for run-level events),
  * through child loggers so every line of a host's work carries its name. Results are redacted like everywhere.
  */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Logger } from 'winston';
+import { OutputWriteError } from './files.js';
 import type { EventSink, RunEvent } from './events.js';
 import { Redactor } from './redact.js';
 
@@ -81,24 +85,36 @@ export class LogSink implements EventSink {
 }
 
 /**
- * A winston logger writing JSON lines to `path` (timestamp and level on each); close() resolves once the file
- * is flushed. winston itself loads here, on first use: a run without --log-file never pays for it.
+ * A winston logger appending JSON lines to `path` (timestamp and level on each); close() resolves once the file
+ * is flushed, or rejects with an OutputWriteError when a write failed (a full disk). winston itself loads here, on
+ * first use: a run without --log-file never pays for it.
  */
 export async function openLogFile(path: string): Promise<{ logger: Logger; close(): Promise<void> }> {
   const { default: winston } = await import('winston');
-  const file = new winston.transports.File({ filename: path });
+  // Our own stream rather than winston's File transport: that one swallows a failed write and then never
+  // finishes, so a full disk would hang the run at exit instead of reporting the lost log.
+  await mkdir(dirname(path), { recursive: true });
+  const stream = createWriteStream(path, { flags: 'a' });
+  let failure: unknown;
+  stream.on('error', (e) => (failure ??= e));
+  const closed = new Promise<void>((resolve) => stream.once('close', resolve));
+  const transport = new winston.transports.Stream({ stream, eol: '\n' });
   const logger = winston.createLogger({
     level: 'debug',
     format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-    transports: [file],
+    transports: [transport],
   });
   return {
     logger,
-    // Wait for the file transport itself: the logger's own 'finish' fires before the file is flushed.
-    close: () =>
-      new Promise<void>((resolve) => {
-        file.on('finish', () => resolve());
+    close: async () => {
+      // The transport finishes once every entry the logger had was written to the stream; then the file is closed.
+      await new Promise<void>((resolve) => {
+        transport.once('finish', resolve);
         logger.end();
-      }),
+      });
+      stream.end();
+      await closed;
+      if (failure !== undefined) throw new OutputWriteError(path, failure);
+    },
   };
 }

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RunFacts } from '../history/node-facts.js';
 import { LEAK_KINDS } from '../history/node-facts.js';
-import { writeFileAtomic } from './files.js';
+import { OutputWriteError, writeFileAtomic } from './files.js';
 
 export const COUNTER_NAMES = ['nodesweep_removed_cgroups_total', 'nodesweep_remediations_total'] as const;
 
@@ -107,7 +107,7 @@ export async function writeMetricsFile(path: string, run: RunFacts): Promise<voi
   try {
     previous = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputWriteError(path, e);
   }
   await writeFileAtomic(path, await renderMetrics(run, { previous }), 0o644);
 }

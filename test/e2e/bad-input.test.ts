@@ -41,6 +41,12 @@ const CASES: Case[] = [
   { name: 'options: unknown option', args: ['--frobnicate'], code: 5, message: /^ERROR! .*frobnicate/ },
   { name: 'options: bad forks', args: ['--forks', '0'], code: 5, message: /^ERROR! .*forks/ },
   { name: 'options: bad host key checking', args: ['--host-key-checking', 'maybe'], code: 5, message: /^ERROR! .*host-key-checking/ },
+  // -e without its value: last on the line, before another option, after a good -e, and as --extra-vars=
+  { name: 'options: -e without a value', args: ['-e'], code: 5, message: /^ERROR! -e needs a value$/ },
+  { name: 'options: -e followed by another option', args: ['-e', '-v'], code: 5, message: /^ERROR! -e needs a value$/ },
+  { name: 'options: a second -e without a value', args: ['-e', 'a=1', '-e'], code: 5, message: /^ERROR! -e needs a value$/ },
+  { name: 'options: --extra-vars= without a value', args: ['--extra-vars='], code: 5, message: /^ERROR! --extra-vars needs a value$/ },
+  { name: 'options: -e with an empty value (an unset shell variable)', args: ['-e', ''], code: 5, message: /^ERROR! -e needs a value: KEY=VALUE, a JSON\/YAML mapping, or @file, got an empty string$/ },
 ];
 
 describe('bad input', () => {

@@ -4,7 +4,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { builtinModules } from '../../src/modules/index.js';
 import { runPlaybook } from '../../src/executor/run.js';
 import type { HostStats } from '../../src/report/events.js';
 import { harness, inventory } from './harness.js';
+import { ansiblePlaybook } from '../helpers/ansible.js';
 
 const PLAYBOOK = `
 - name: compare
@@ -95,36 +95,13 @@ function parseRecap(out: string): Record<string, HostStats> {
   return stats;
 }
 
-function ansiblePlaybook(dir: string, file: string): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'ansible-playbook',
-      ['-i', 'host1,host2,host3,', '-c', 'local', file],
-      {
-        cwd: dir,
-        timeout: 180_000,
-        env: {
-          ...process.env,
-          ANSIBLE_NOCOLOR: '1',
-          ANSIBLE_RETRY_FILES_ENABLED: '0',
-          ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
-          ANSIBLE_REMOTE_TEMP: join(dir, 'rtmp'),
-          ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
-          ANSIBLE_CONFIG: join(dir, 'none.cfg'),
-        },
-      },
-      (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
-    );
-  });
-}
-
 test('recap and exit code match ansible-playbook for a representative playbook', { timeout: 200_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ns-oracle-'));
   try {
     const file = join(dir, 'pb.yml');
     writeFileSync(file, PLAYBOOK);
     const [theirs, ours] = await Promise.all([
-      ansiblePlaybook(dir, file),
+      ansiblePlaybook(dir, ['-i', 'host1,host2,host3,', '-c', 'local', file]),
       (async () => {
         const h = harness();
         const pb = parsePlaybook(PLAYBOOK, file, { modules: builtinModules() });

@@ -51,7 +51,7 @@ describe('schema and migrations', () => {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     assert.ok((db.pragma('busy_timeout', { simple: true }) as number) >= 5000);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-    assert.deepEqual(tables, ['leak_first_seen', 'node_runs', 'runs', 'samples']);
+    assert.deepEqual(tables, ['cluster_actions', 'leak_first_seen', 'node_runs', 'runs', 'samples']);
     db.close();
   });
 

@@ -103,6 +103,22 @@ function cordonWindow(api: FakeKubeApi, node: string): [number, number] {
   return [c.at, u.at];
 }
 
+/** runCli options that call `act(child)` once, when the budget has refused an eviction (the drain is under way). */
+function midDrain(api: FakeKubeApi, act: (child: ChildProcess) => void) {
+  return {
+    onSpawn: (child: ChildProcess) => {
+      let done = false;
+      const poll = setInterval(() => {
+        if (!done && api.requests.some((q) => q.subresource === 'eviction' && q.status === 429)) {
+          done = true;
+          act(child);
+        }
+      }, 50);
+      child.on('close', () => clearInterval(poll));
+    },
+  };
+}
+
 describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune again, uncordon, release', () => {
   let fleet: Fleet | undefined;
   before(async () => {
@@ -246,16 +262,10 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
       let sent = false;
       const r = await runCli(['run', 'playbooks/prune-leaked-cgroups.yml', ...fleet!.baseArgs(inv), '--kubeconfig', kc, '--limit', 'node1'], {
         timeoutMs: 120_000,
-        onSpawn: (child) => {
-          const poll = setInterval(() => {
-            // the drain is running once the budget has refused an eviction
-            if (!sent && api.requests.some((q) => q.subresource === 'eviction' && q.status === 429)) {
-              sent = true;
-              child.kill('SIGINT');
-            }
-          }, 50);
-          child.on('close', () => clearInterval(poll));
-        },
+        ...midDrain(api, (child) => {
+          sent = true;
+          child.kill('SIGINT');
+        }),
       });
       assert.ok(sent, 'SIGINT was sent during the drain');
       assert.equal(r.code, 99, r.stdout + r.stderr);
@@ -269,20 +279,6 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
       for (const s of sims) await cleanupSim(s);
       await api.close();
     }
-  });
-
-  /** Runs the CLI and calls `act(child)` once, when the drain has been refused by the budget (the drain is under way). */
-  const midDrain = (api: FakeKubeApi, act: (child: ChildProcess) => void) => ({
-    onSpawn: (child: ChildProcess) => {
-      let done = false;
-      const poll = setInterval(() => {
-        if (!done && api.requests.some((q) => q.subresource === 'eviction' && q.status === 429)) {
-          done = true;
-          act(child);
-        }
-      }, 50);
-      child.on('close', () => clearInterval(poll));
-    },
   });
 
   test('two runs at once on one node: the one that never gets the lock does not uncordon the node the other drains (issue 11, 1)', { skip }, async () => {

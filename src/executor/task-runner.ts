@@ -10,7 +10,7 @@ import type { Condition, Loc, ModuleTask, Play, TaskCommon } from '../playbook/t
 import type { BecomeSpec, ExecOptions, ExecResult, Transport } from '../transport/types.js';
 import { OMIT } from '../playbook/template.js';
 import type { RunEvent } from '../report/events.js';
-import type { RunContext, RunLogger } from './context.js';
+import { interruptSignalName, type RunContext, type RunLogger } from './context.js';
 import type { TransportPool } from './connection.js';
 import { HostState, mergeVarLayers, type Vars } from './host-state.js';
 import { resolveBecome, resolveCheckMode, shouldRunByTags } from './plan.js';
@@ -286,11 +286,28 @@ export async function runTask(task: ModuleTask, outer: TaskScope, env: HostEnv, 
     else log.info('task result', { status: o.status, msg: o.fields.msg, rc: o.fields.rc });
   };
 
+  // loop_control.label: what sinks show for an item (the registered result keeps the real item)
+  const shownItem = (item: unknown, vars: Vars): unknown => {
+    if (task.loopLabel === undefined) return item;
+    try {
+      return engine.render(task.loopLabel, vars);
+    } catch {
+      return task.loopLabel;
+    }
+  };
+
+  // Interrupted after task_start: on record in the reports (no result, nothing counted), then the host stops.
+  const interrupted = (extra: { item?: unknown } = {}): TaskOutcome => {
+    ctx.events.emit({ kind: 'task_interrupted', ...base, durationMs: Date.now() - started, signal: interruptSignalName(ctx.signal), ...extra });
+    log.warn('task interrupted', { signal: interruptSignalName(ctx.signal) });
+    return { status: 'interrupted', name };
+  };
+
   let final: Outcome;
   let ignored = false;
   if (task.loop === undefined) {
     const o = await runner.run(baseVars);
-    if (o === 'interrupted') return { status: 'interrupted', name };
+    if (o === 'interrupted') return interrupted();
     final = o;
     ignored = isFailed(final) && evalIgnore(baseVars);
     emit(final, { ignored, durationMs: Date.now() - started });
@@ -323,7 +340,7 @@ export async function runTask(task: ModuleTask, outer: TaskScope, env: HostEnv, 
           try {
             await sleep(task.loopPause * 1000, undefined, { signal: ctx.signal });
           } catch {
-            return { status: 'interrupted', name };
+            return interrupted();
           }
         }
         const vars: Vars = {
@@ -337,22 +354,13 @@ export async function runTask(task: ModuleTask, outer: TaskScope, env: HostEnv, 
           vars.ansible_index_var = task.indexVar;
         }
         const o = await runner.run(vars);
-        if (o === 'interrupted') return { status: 'interrupted', name };
+        if (o === 'interrupted') return interrupted(noLog ? {} : { item: shownItem(item, vars) });
         if (o.status === 'unreachable') {
           unreachable = o;
           break;
         }
         const itemIgnored = isFailed(o) && evalIgnore(vars);
-        // loop_control.label: what sinks show for the item (the registered result keeps the real item)
-        let shown: unknown = item;
-        if (task.loopLabel !== undefined) {
-          try {
-            shown = engine.render(task.loopLabel, vars);
-          } catch {
-            shown = task.loopLabel;
-          }
-        }
-        emit(o, { item: shown, ignored: itemIgnored, durationMs: Date.now() - itemStarted });
+        emit(o, { item: shownItem(item, vars), ignored: itemIgnored, durationMs: Date.now() - itemStarted });
         results.push({ ...registeredValue(o), item, ansible_loop_var: task.loopVar });
         // facts set by one item are seen by the next (set_fact in a loop)
         const facts = o.fields.ansible_facts;

@@ -1,0 +1,129 @@
+/**
+ * Interrupted runs, with the real CLI against real sshd servers and real signals sent to the CLI's PID:
+ * what the recap and the reports say, and that no remote temp dir is left behind.
+ * Each sshd gets its own TMPDIR (sshd_config SetEnv), so the remote shells' `nodesweep.*` dirs of this file
+ * are told apart from those of anything else running on the machine.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFleet, type Fleet } from '../helpers/fleet.js';
+import { runCli, recapLines } from '../helpers/cli.js';
+import { recapLine } from '../../src/report/stats.js';
+import { emptyStats } from '../../src/report/events.js';
+
+/** Poll until cond() holds; generous for a loaded 2-core machine. */
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Send `sig` to the CLI (by its PID) once every file in `files` exists. */
+function signalWhen(files: () => string[], sig: NodeJS.Signals[]): (child: ChildProcess) => void {
+  return (child) => {
+    const poll = setInterval(() => {
+      if (!files().every((f) => existsSync(f))) return;
+      clearInterval(poll);
+      for (const s of sig) process.kill(child.pid!, s);
+    }, 50);
+    child.on('close', () => clearInterval(poll));
+  };
+}
+
+describe('interrupted runs', () => {
+  let fleet: Fleet;
+  let remoteTmp: string;
+  let inventory: string;
+  const nodesweepDirs = () => readdirSync(remoteTmp).filter((n) => n.startsWith('nodesweep.'));
+  before(async () => {
+    // The fleet's dir is created by startFleet; the remote TMPDIR must exist before sshd runs a shell.
+    remoteTmp = join('/tmp', `nodesweep-e2e-intr-${process.pid}`);
+    mkdirSync(remoteTmp, { recursive: true });
+    chmodSync(remoteTmp, 0o1777);
+    fleet = await startFleet(3, { extraConfig: [`SetEnv TMPDIR=${remoteTmp}`] });
+    inventory = fleet.writeInventory();
+  });
+  after(async () => {
+    await fleet?.stop();
+    const { rmSync } = await import('node:fs');
+    rmSync(remoteTmp, { recursive: true, force: true });
+  });
+
+  test('Ctrl-C: the recap lists every host with its counts so far; JSON, JUnit and log keep the interrupted task', async () => {
+    const marks = join(fleet.dir, 'marks-1');
+    mkdirSync(marks);
+    const playbook = join(fleet.dir, 'interrupt.yml');
+    writeFileSync(
+      playbook,
+      `- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: first
+      shell: echo hi
+    - name: second
+      shell: touch ${marks}/{{ inventory_hostname }}-{{ item }}; [ {{ item }} = a ] || exec sleep 300
+      loop: [a, b]
+    - name: never
+      shell: echo never
+`,
+    );
+    const report = join(fleet.dir, 'interrupt.json');
+    const junit = join(fleet.dir, 'interrupt.xml');
+    const log = join(fleet.dir, 'interrupt.log');
+    // --forks 2: node3 never starts (both slots hang in `second`), so it has no result at all.
+    const r = await runCli(['run', playbook, ...fleet.baseArgs(inventory), '--forks', '2', '--report-json', report, '--junit', junit, '--log-file', log], {
+      onSpawn: signalWhen(() => [join(marks, 'node1-b'), join(marks, 'node2-b')], ['SIGINT']),
+    });
+    assert.equal(r.code, 99, r.stdout + r.stderr);
+    assert.match(r.stderr, /\[ERROR\]: User interrupted execution \(SIGINT\)|SIGINT: stopping new work/);
+
+    // ansible-playbook's recap line format (recapLine is checked against it in test/e2e/run-ssh), one per host.
+    const done = { ...emptyStats(), ok: 1, changed: 1 };
+    assert.deepEqual(recapLines(r.stdout), [recapLine('node1', done), recapLine('node2', done), recapLine('node3', emptyStats())]);
+
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    assert.equal(json.exit_code, 99);
+    assert.equal(json.interrupted, true);
+    assert.deepEqual(Object.keys(json.hosts), ['node1', 'node2', 'node3']);
+    for (const h of ['node1', 'node2']) {
+      assert.deepEqual(json.hosts[h].stats, done);
+      const tasks = json.hosts[h].tasks;
+      assert.deepEqual(
+        tasks.map((t: { task: string; status: string }) => [t.task, t.status]),
+        [
+          ['first', 'changed'],
+          ['second', 'interrupted'],
+        ],
+      );
+      const second = tasks[1];
+      assert.equal(second.module, 'shell');
+      assert.equal(typeof second.duration_ms, 'number');
+      assert.deepEqual(second.result, { changed: false, item: 'b', msg: 'interrupted by SIGINT while the task was running: its commands were killed, it has no result' });
+      // the loop's item that finished before the interrupt is kept
+      assert.deepEqual(
+        second.items.map((i: { item: string; status: string }) => [i.item, i.status]),
+        [['a', 'changed']],
+      );
+    }
+    assert.deepEqual(json.hosts.node3, { stats: emptyStats(), tasks: [] });
+
+    const xml = readFileSync(junit, 'utf8');
+    for (const h of ['node1', 'node2']) {
+      assert.match(xml, new RegExp(`<testcase [^>]*name="${h}: second"[^>]*>\\s*<error message="interrupted by SIGINT[^"]*" type="interrupted">`));
+    }
+    const entries = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const interrupted = entries.filter((e) => e.event === 'task_interrupted');
+    assert.deepEqual(interrupted.map((e) => [e.host, e.task, e.status, e.item]).sort(), [
+      ['node1', 'second', 'interrupted', 'b'],
+      ['node2', 'second', 'interrupted', 'b'],
+    ]);
+
+    // every remote shell ended and removed its temp dir
+    await until(() => nodesweepDirs().length === 0, `no nodesweep.* dir left in ${remoteTmp} (${nodesweepDirs().join(', ')})`);
+  });
+});

@@ -159,6 +159,44 @@ function failed(msg: string, extra: Vars = {}): Outcome {
   return { status: 'failed', fields: { changed: false, msg, ...extra } };
 }
 
+/**
+ * A task that ran out of time: ansible-playbook 2.14's result for a task `timeout:` (changed false, its msg word
+ * for word), plus `timed_out`. Also what a command killed by --task-timeout makes of its task.
+ */
+function timedOut(module: string, seconds: number): Outcome {
+  const n = Number(seconds.toFixed(3));
+  return failed(`The ${module} action failed to execute in the expected time frame (${n}) and was terminated`, { timed_out: true });
+}
+
+/**
+ * The module's view of the host's transport, noting whether a command was killed by the task's own time limit
+ * (a module's shorter limits of its own, e.g. a poll, are the module's business). No extra work per command.
+ */
+class TimeoutWatch implements Transport {
+  fired = false;
+  constructor(
+    private readonly inner: Transport,
+    private readonly limitMs: number,
+  ) {}
+  get host(): string {
+    return this.inner.host;
+  }
+  connect(): Promise<void> {
+    return this.inner.connect();
+  }
+  async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
+    const r = await this.inner.exec(script, opts);
+    if (r.timedOut && opts.timeoutMs >= this.limitMs) this.fired = true;
+    return r;
+  }
+  put(content: string | Buffer, remotePath: string, opts?: Parameters<Transport['put']>[2]): Promise<void> {
+    return this.inner.put(content, remotePath, opts);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 /** Drop parameters that rendered to the omit token (deep in mappings). */
 export function removeOmitted(v: unknown): unknown {
   if (Array.isArray(v)) return v.filter((x) => x !== OMIT_TOKEN).map(removeOmitted);
@@ -595,10 +633,13 @@ class OneTask {
 
       // With a task timeout the executor's guard fires first and kills the command through the signal;
       // the transport's own timer is a backstop a moment later.
-      const timeoutMs = explicitTimeoutS !== undefined && explicitTimeoutS > 0 ? explicitTimeoutS * 1000 + 1000 : ctx.options.taskTimeoutMs;
+      const guarded = explicitTimeoutS !== undefined && explicitTimeoutS > 0;
+      const limitS = guarded ? explicitTimeoutS : ctx.options.taskTimeoutMs / 1000;
+      const timeoutMs = guarded ? explicitTimeoutS * 1000 + 1000 : ctx.options.taskTimeoutMs;
+      const watched = new TimeoutWatch(transport, timeoutMs);
       const mctx: ModuleContext = {
         host: state.host,
-        transport,
+        transport: watched,
         check: this.check,
         timeoutMs,
         vars,
@@ -615,25 +656,21 @@ class OneTask {
       const running = def.run(params, mctx);
       running.catch(() => undefined); // a late rejection after a timeout must not go unhandled
       let r: ModuleResult | 'timeout';
-      if (explicitTimeoutS !== undefined && explicitTimeoutS > 0) {
+      if (guarded) {
         const guard = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => {
             taskAbort.abort();
             resolve('timeout');
-          }, explicitTimeoutS * 1000);
+          }, limitS * 1000);
         });
         r = await Promise.race([running, guard]);
       } else {
         r = await running;
       }
       if (ctx.signal.aborted) return 'interrupted';
-      if (r === 'timeout') {
-        // Ansible's wording, plus the words people grep for
-        return failed(
-          `The ${task.module} action failed to execute in the expected time frame (${explicitTimeoutS}) and was terminated: timed out after ${explicitTimeoutS} s`,
-          { timedOut: true },
-        );
-      }
+      // Whichever timeout fired, the task's `timeout:` (the guard) or --task-timeout (a command the transport
+      // killed), the result is the same.
+      if (r === 'timeout' || watched.fired) return timedOut(task.module, limitS);
       return fromModule(r);
     } catch (e) {
       if (ctx.signal.aborted) return 'interrupted';

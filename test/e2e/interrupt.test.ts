@@ -6,13 +6,42 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { runCli, recapLines } from '../helpers/cli.js';
 import { recapLine } from '../../src/report/stats.js';
 import { emptyStats } from '../../src/report/events.js';
+
+/** ansible-playbook -c local on one host: the oracle for what a task's result says. */
+function ansibleLocal(dir: string, playbook: string): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(
+      'ansible-playbook',
+      ['-i', 'node1,', '-c', 'local', playbook],
+      {
+        cwd: dir,
+        timeout: 120_000,
+        env: {
+          ...process.env,
+          ANSIBLE_NOCOLOR: '1',
+          ANSIBLE_RETRY_FILES_ENABLED: '0',
+          ANSIBLE_LOCAL_TEMP: join(dir, 'ansible-tmp'),
+          ANSIBLE_REMOTE_TEMP: join(dir, 'ansible-rtmp'),
+          ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+          ANSIBLE_CONFIG: join(dir, 'none.cfg'),
+        },
+      },
+      (_err, stdout) => resolve(stdout),
+    );
+  });
+}
+
+/** The `fatal: [h]: FAILED! => {...}` results of a transcript, parsed. */
+function fatalResults(stdout: string): Record<string, unknown>[] {
+  return [...stdout.matchAll(/^fatal: \[[^\]]+\]: FAILED! => (\{.*\})$/gm)].map((m) => JSON.parse(m[1]!));
+}
 
 /** Poll until cond() holds; generous for a loaded 2-core machine. */
 async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
@@ -125,5 +154,37 @@ describe('interrupted runs', () => {
 
     // every remote shell ended and removed its temp dir
     await until(() => nodesweepDirs().length === 0, `no nodesweep.* dir left in ${remoteTmp} (${nodesweepDirs().join(', ')})`);
+  });
+
+  test("a task timeout: and --task-timeout: one result, in ansible-playbook's words, the same in every sink; no temp dir left", async () => {
+    const inv = fleet.writeInventory({ file: 'one.ini' });
+    const oneHost = readFileSync(inv, 'utf8').split('\n').filter((l) => !/^node[23] /.test(l)).join('\n');
+    writeFileSync(inv, oneHost);
+    // Output before the hang: when the command is killed, the shell sends it all back while the run, which has
+    // its answer already (the task's guard fired), closes the connection.
+    const hang = 'head -c 30000000 /dev/zero; exec sleep 300';
+    const run = async (name: string, timeoutKeyword: string, extra: string[]) => {
+      const playbook = join(fleet.dir, `${name}.yml`);
+      writeFileSync(playbook, `- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: hang\n      shell: ${hang}\n${timeoutKeyword}`);
+      const files = { json: join(fleet.dir, `${name}.json`), junit: join(fleet.dir, `${name}.xml`), log: join(fleet.dir, `${name}.log`) };
+      const r = await runCli(['run', playbook, ...fleet.baseArgs(inv), '--report-json', files.json, '--junit', files.junit, '--log-file', files.log, ...extra]);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      await until(() => nodesweepDirs().length === 0, `${name}: no nodesweep.* dir left in ${remoteTmp} (${nodesweepDirs().join(', ')})`);
+      const task = JSON.parse(readFileSync(files.json, 'utf8')).hosts.node1.tasks[0];
+      delete task.duration_ms;
+      const junit = readFileSync(files.junit, 'utf8').match(/<failure[^]*?<\/failure>/)![0];
+      const logged = readFileSync(files.log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'task_result');
+      return { console: fatalResults(r.stdout), json: task, junit, log: [logged.status, logged.result] };
+    };
+    const byTask = await run('by-task', '      timeout: 1\n', []);
+    const byOption = await run('by-option', '', ['--task-timeout', '1']);
+    assert.deepEqual(byOption, byTask);
+
+    const oraclePlaybook = join(fleet.dir, 'oracle-timeout.yml');
+    writeFileSync(oraclePlaybook, `- hosts: all\n  gather_facts: false\n  tasks:\n    - name: hang\n      shell: sleep 300\n      timeout: 1\n`);
+    const theirs = fatalResults(await ansibleLocal(fleet.dir, oraclePlaybook));
+    assert.equal(theirs.length, 1, 'ansible-playbook reported one failure');
+    assert.deepEqual(byTask.console, [{ ...theirs[0], timed_out: true }]);
+    assert.deepEqual(byTask.json, { play: 'nodes', task: 'hang', module: 'shell', status: 'failed', result: { ...theirs[0], failed: true, timed_out: true } });
   });
 });

@@ -7,12 +7,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { runCli, recapLines } from '../helpers/cli.js';
 import { recapLine } from '../../src/report/stats.js';
 import { emptyStats } from '../../src/report/events.js';
+import { SshTransport } from '../../src/transport/ssh.js';
 
 /** ansible-playbook -c local on one host: the oracle for what a task's result says. */
 function ansibleLocal(dir: string, playbook: string): Promise<string> {
@@ -52,16 +53,29 @@ async function until(cond: () => boolean, what: string, ms = 30_000): Promise<vo
   }
 }
 
-/** Send `sig` to the CLI (by its PID) once every file in `files` exists. */
-function signalWhen(files: () => string[], sig: NodeJS.Signals[]): (child: ChildProcess) => void {
+/** Send each step's signal to the CLI (by its PID) once every file of that step exists, steps in order. */
+function signalWhen(...steps: { files: string[]; signal: NodeJS.Signals }[]): (child: ChildProcess) => void {
   return (child) => {
+    let next = 0;
     const poll = setInterval(() => {
-      if (!files().every((f) => existsSync(f))) return;
-      clearInterval(poll);
-      for (const s of sig) process.kill(child.pid!, s);
+      const step = steps[next];
+      if (!step || !step.files.every((f) => existsSync(f))) return;
+      next++;
+      process.kill(child.pid!, step.signal);
+      if (next === steps.length) clearInterval(poll);
     }, 50);
     child.on('close', () => clearInterval(poll));
   };
+}
+
+/** Running (a zombie, or no such process, is not). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 describe('interrupted runs', () => {
@@ -69,6 +83,12 @@ describe('interrupted runs', () => {
   let remoteTmp: string;
   let inventory: string;
   const nodesweepDirs = () => readdirSync(remoteTmp).filter((n) => n.startsWith('nodesweep.'));
+  /** A dir for the marker files the playbook's tasks touch when they start, and the playbook's path. */
+  const scenario = (name: string) => {
+    const marks = join(fleet.dir, `marks-${name}`);
+    mkdirSync(marks);
+    return { marks, playbook: join(fleet.dir, `${name}.yml`) };
+  };
   before(async () => {
     // The fleet's dir is created by startFleet; the remote TMPDIR must exist before sshd runs a shell.
     remoteTmp = join('/tmp', `nodesweep-e2e-intr-${process.pid}`);
@@ -79,14 +99,11 @@ describe('interrupted runs', () => {
   });
   after(async () => {
     await fleet?.stop();
-    const { rmSync } = await import('node:fs');
     rmSync(remoteTmp, { recursive: true, force: true });
   });
 
   test('Ctrl-C: the recap lists every host with its counts so far; JSON, JUnit and log keep the interrupted task', async () => {
-    const marks = join(fleet.dir, 'marks-1');
-    mkdirSync(marks);
-    const playbook = join(fleet.dir, 'interrupt.yml');
+    const { marks, playbook } = scenario('interrupt');
     writeFileSync(
       playbook,
       `- hosts: nodes
@@ -106,7 +123,7 @@ describe('interrupted runs', () => {
     const log = join(fleet.dir, 'interrupt.log');
     // --forks 2: node3 never starts (both slots hang in `second`), so it has no result at all.
     const r = await runCli(['run', playbook, ...fleet.baseArgs(inventory), '--forks', '2', '--report-json', report, '--junit', junit, '--log-file', log], {
-      onSpawn: signalWhen(() => [join(marks, 'node1-b'), join(marks, 'node2-b')], ['SIGINT']),
+      onSpawn: signalWhen({ files: [join(marks, 'node1-b'), join(marks, 'node2-b')], signal: 'SIGINT' }),
     });
     assert.equal(r.code, 99, r.stdout + r.stderr);
     assert.match(r.stderr, /\[ERROR\]: User interrupted execution \(SIGINT\)|SIGINT: stopping new work/);
@@ -186,5 +203,54 @@ describe('interrupted runs', () => {
     assert.equal(theirs.length, 1, 'ansible-playbook reported one failure');
     assert.deepEqual(byTask.console, [{ ...theirs[0], timed_out: true }]);
     assert.deepEqual(byTask.json, { play: 'nodes', task: 'hang', module: 'shell', status: 'failed', result: { ...theirs[0], failed: true, timed_out: true } });
+  });
+
+  test('a second Ctrl-C quits, but first kills what runs on the hosts and ends the shells: their temp dirs go, a live shell keeps its own', async () => {
+    // Another shell on node1 at the same time (as another run's would be): its dir must survive.
+    const h = fleet.hosts[0]!;
+    const other = new SshTransport(
+      {
+        host: 'other', connection: 'ssh', hostname: h.host, port: h.port, user: 'root', identities: [{ path: fleet.key.privateKeyPath, required: true }],
+        jumps: [], connectTimeoutMs: 30_000, hostKeyChecking: 'strict', knownHostsFile: fleet.knownHosts,
+      },
+      { env: {}, globalKnownHostsFiles: [] },
+    );
+    try {
+      const otherDir = (await other.exec('readlink /proc/$$/fd/1', { timeoutMs: 60_000 })).stdout.trim().replace(/\/o$/, '');
+      assert.match(otherDir, /\/nodesweep\.\d+\.\d+\.[A-Za-z0-9]+$/);
+      const { marks, playbook } = scenario('double');
+      // The always: step hangs (a stuck uncordon): the operator presses Ctrl-C again.
+      writeFileSync(
+        playbook,
+        `- hosts: nodes
+  gather_facts: false
+  tasks:
+    - block:
+        - name: work
+          shell: touch ${marks}/{{ inventory_hostname }}-work; exec sleep 300
+      always:
+        - name: stuck cleanup
+          shell: echo $$ > ${marks}/{{ inventory_hostname }}-always.tmp && mv ${marks}/{{ inventory_hostname }}-always.tmp ${marks}/{{ inventory_hostname }}-always; exec sleep 301
+`,
+      );
+      const r = await runCli(['run', playbook, ...fleet.baseArgs(inventory)], {
+        onSpawn: signalWhen(
+          { files: fleet.names.map((n) => join(marks, `${n}-work`)), signal: 'SIGINT' },
+          { files: fleet.names.map((n) => join(marks, `${n}-always`)), signal: 'SIGINT' },
+        ),
+      });
+      assert.equal(r.code, 99, r.stdout + r.stderr);
+      assert.match(r.stderr, /SIGINT again: quitting/);
+      const stuck = fleet.names.map((n) => Number(readFileSync(join(marks, `${n}-always`), 'utf8')));
+      await until(() => stuck.every((pid) => !alive(pid)), `the stuck always: commands (${stuck.join(', ')}) were killed`);
+      await until(
+        () => nodesweepDirs().every((d) => join(remoteTmp, d) === otherDir),
+        `only the live shell's dir is left in ${remoteTmp} (${nodesweepDirs().join(', ')})`,
+      );
+      assert.ok(existsSync(otherDir), 'the live shell keeps its dir');
+      assert.equal((await other.exec('echo still here', { timeoutMs: 60_000 })).stdout, 'still here\n');
+    } finally {
+      await other.close();
+    }
   });
 });

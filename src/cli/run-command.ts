@@ -57,6 +57,9 @@ export interface RunCommandArgs extends FleetArgs, FactsArgs {
   'log-file'?: string;
 }
 
+/** How long a second Ctrl-C waits for the hosts' cleanup before exiting. */
+const QUIT_CLEANUP_MS = 800;
+
 /** `--tags a,b --tags c` -> [a, b, c] */
 export function splitTags(values: string[]): string[] {
   return values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter((t) => t !== '');
@@ -143,16 +146,21 @@ export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks =
   const facts = factsSinkFor(a, hooks.command ?? 'run', redactor, (m) => io.stderr.write(`[WARNING]: ${m}\n`), playbook, cluster);
   if (facts) events.add(facts);
 
-  // First Ctrl-C/SIGTERM: stop new work, close connections, print the recap (exit 99). Second: leave now.
+  // First Ctrl-C/SIGTERM: stop new work, close connections, print the recap (exit 99). Second: quit, after at most
+  // about a second of killing what still runs on the hosts and ending the remote shells (their temp dirs go too).
   const abort = new AbortController();
+  const transports = new DefaultTransportFactory(options);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
       io.stderr.write(`\n[nodesweep] ${sig}: stopping new work, closing connections (again to quit at once)\n`);
       abort.abort(sig);
-    } else {
-      process.exit(ExitCode.INTERRUPTED);
+    } else if (signals === 2) {
+      io.stderr.write(`[nodesweep] ${sig} again: quitting\n`);
+      const quit = () => process.exit(ExitCode.INTERRUPTED);
+      setTimeout(quit, QUIT_CLEANUP_MS + 200);
+      void transports.closeAll({ graceMs: QUIT_CLEANUP_MS }).then(quit);
     }
   };
   process.on('SIGINT', onSignal);
@@ -163,7 +171,7 @@ export async function runCommand(a: RunCommandArgs, io: CliIo, hooks: RunHooks =
     logger,
     events,
     modules,
-    transports: new DefaultTransportFactory(options),
+    transports,
     signal: abort.signal,
     // The kubeconfig is read only when a kube_* module first needs it.
     kube: createKubeAccess({

@@ -2,7 +2,7 @@
  * One transport per host for the whole run, created and connected lazily at the host's first remote task,
  * closed once at the end (also on abort and on exceptions).
  */
-import type { Transport } from '../transport/types.js';
+import { closeTransports, type Transport } from '../transport/types.js';
 import type { TransportFactory } from './context.js';
 
 export class TransportPool {
@@ -36,15 +36,6 @@ export class TransportPool {
 
   /** Close every transport; never throws. */
   async closeAll(): Promise<void> {
-    const all = [...this.transports.values()];
-    await Promise.all(
-      all.map(async (t) => {
-        try {
-          await t.close();
-        } catch {
-          /* close() must not throw; be safe anyway */
-        }
-      }),
-    );
+    await closeTransports(this.transports.values());
   }
 }

@@ -69,6 +69,11 @@ export const SILENT_LOGGER: RunLogger = {
   child: () => SILENT_LOGGER,
 };
 
+/** The signal name a run was interrupted by, from its AbortSignal's reason (run-command aborts with the name). */
+export function interruptSignalName(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'SIGINT';
+}
+
 export interface RunContext {
   options: RunOptions;
   logger: RunLogger;

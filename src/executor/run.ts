@@ -4,12 +4,11 @@
  */
 import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
-import { InterruptedError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Playbook } from '../playbook/types.js';
 import { OMIT, TemplateError, Templar } from '../playbook/template.js';
 import { EventBus, type HostStats, type RunEvent } from '../report/events.js';
-import type { RunContext } from './context.js';
+import { interruptSignalName, type RunContext } from './context.js';
 import { TransportPool } from './connection.js';
 import { hostVars, groupsMap } from '../inventory/vars.js';
 import { selectHosts } from '../inventory/patterns.js';
@@ -109,23 +108,18 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, ctx:
     }
   } finally {
     interrupted = ctx.signal.aborted;
-    if (interrupted) events.emit({ kind: 'interrupted', signal: signalName(ctx.signal.reason) });
+    if (interrupted) events.emit({ kind: 'interrupted', signal: interruptSignalName(ctx.signal) });
     await pool.closeAll();
     await overrides.around?.after?.(emit);
   }
 
-  const stats = recap.stats();
+  // An interrupted run's recap lists every host of the run, those stopped before their first result with zeros.
+  const stats = recap.stats(interrupted ? allHosts : []);
   let exitCode = exitCodeFor(stats, interrupted);
   // a play stopped by any_errors_fatal / max_fail_percentage is a failed run even if no host counted a failure
   if ((aborted || run.internalError) && exitCode === ExitCode.OK) exitCode = ExitCode.HOST_FAILED;
   events.emit({ kind: 'run_end', finishedAt: new Date().toISOString(), exitCode, stats, interrupted });
   return { exitCode, stats, interrupted };
-}
-
-function signalName(reason: unknown): string {
-  if (typeof reason === 'string') return reason;
-  if (reason instanceof InterruptedError) return 'SIGINT';
-  return 'SIGINT';
 }
 
 /** `hostvars[h]`: a host's inventory vars plus its registered vars and facts, read live. */

@@ -10,7 +10,7 @@ import type { Condition, Loc, ModuleTask, Play, TaskCommon } from '../playbook/t
 import type { BecomeSpec, ExecOptions, ExecResult, Transport } from '../transport/types.js';
 import { OMIT } from '../playbook/template.js';
 import type { RunEvent } from '../report/events.js';
-import type { RunContext, RunLogger } from './context.js';
+import { interruptSignalName, type RunContext, type RunLogger } from './context.js';
 import type { TransportPool } from './connection.js';
 import { HostState, mergeVarLayers, type Vars } from './host-state.js';
 import { resolveBecome, resolveCheckMode, shouldRunByTags } from './plan.js';
@@ -159,6 +159,44 @@ function failed(msg: string, extra: Vars = {}): Outcome {
   return { status: 'failed', fields: { changed: false, msg, ...extra } };
 }
 
+/**
+ * A task that ran out of time: ansible-playbook 2.14's result for a task `timeout:` (changed false, its msg word
+ * for word), plus `timed_out`. Also what a command killed by --task-timeout makes of its task.
+ */
+function timedOut(module: string, seconds: number): Outcome {
+  const n = Number(seconds.toFixed(3));
+  return failed(`The ${module} action failed to execute in the expected time frame (${n}) and was terminated`, { timed_out: true });
+}
+
+/**
+ * The module's view of the host's transport, noting whether a command was killed by the task's own time limit
+ * (a module's shorter limits of its own, e.g. a poll, are the module's business). No extra work per command.
+ */
+class TimeoutWatch implements Transport {
+  fired = false;
+  constructor(
+    private readonly inner: Transport,
+    private readonly limitMs: number,
+  ) {}
+  get host(): string {
+    return this.inner.host;
+  }
+  connect(): Promise<void> {
+    return this.inner.connect();
+  }
+  async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
+    const r = await this.inner.exec(script, opts);
+    if (r.timedOut && opts.timeoutMs >= this.limitMs) this.fired = true;
+    return r;
+  }
+  put(content: string | Buffer, remotePath: string, opts?: Parameters<Transport['put']>[2]): Promise<void> {
+    return this.inner.put(content, remotePath, opts);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 /** Drop parameters that rendered to the omit token (deep in mappings). */
 export function removeOmitted(v: unknown): unknown {
   if (Array.isArray(v)) return v.filter((x) => x !== OMIT_TOKEN).map(removeOmitted);
@@ -286,11 +324,28 @@ export async function runTask(task: ModuleTask, outer: TaskScope, env: HostEnv, 
     else log.info('task result', { status: o.status, msg: o.fields.msg, rc: o.fields.rc });
   };
 
+  // loop_control.label: what sinks show for an item (the registered result keeps the real item)
+  const shownItem = (item: unknown, vars: Vars): unknown => {
+    if (task.loopLabel === undefined) return item;
+    try {
+      return engine.render(task.loopLabel, vars);
+    } catch {
+      return task.loopLabel;
+    }
+  };
+
+  // Interrupted after task_start: on record in the reports (no result, nothing counted), then the host stops.
+  const interrupted = (extra: { item?: unknown } = {}): TaskOutcome => {
+    ctx.events.emit({ kind: 'task_interrupted', ...base, durationMs: Date.now() - started, signal: interruptSignalName(ctx.signal), ...extra });
+    log.warn('task interrupted', { signal: interruptSignalName(ctx.signal) });
+    return { status: 'interrupted', name };
+  };
+
   let final: Outcome;
   let ignored = false;
   if (task.loop === undefined) {
     const o = await runner.run(baseVars);
-    if (o === 'interrupted') return { status: 'interrupted', name };
+    if (o === 'interrupted') return interrupted();
     final = o;
     ignored = isFailed(final) && evalIgnore(baseVars);
     emit(final, { ignored, durationMs: Date.now() - started });
@@ -323,7 +378,7 @@ export async function runTask(task: ModuleTask, outer: TaskScope, env: HostEnv, 
           try {
             await sleep(task.loopPause * 1000, undefined, { signal: ctx.signal });
           } catch {
-            return { status: 'interrupted', name };
+            return interrupted();
           }
         }
         const vars: Vars = {
@@ -337,22 +392,13 @@ export async function runTask(task: ModuleTask, outer: TaskScope, env: HostEnv, 
           vars.ansible_index_var = task.indexVar;
         }
         const o = await runner.run(vars);
-        if (o === 'interrupted') return { status: 'interrupted', name };
+        if (o === 'interrupted') return interrupted(noLog ? {} : { item: shownItem(item, vars) });
         if (o.status === 'unreachable') {
           unreachable = o;
           break;
         }
         const itemIgnored = isFailed(o) && evalIgnore(vars);
-        // loop_control.label: what sinks show for the item (the registered result keeps the real item)
-        let shown: unknown = item;
-        if (task.loopLabel !== undefined) {
-          try {
-            shown = engine.render(task.loopLabel, vars);
-          } catch {
-            shown = task.loopLabel;
-          }
-        }
-        emit(o, { item: shown, ignored: itemIgnored, durationMs: Date.now() - itemStarted });
+        emit(o, { item: shownItem(item, vars), ignored: itemIgnored, durationMs: Date.now() - itemStarted });
         results.push({ ...registeredValue(o), item, ansible_loop_var: task.loopVar });
         // facts set by one item are seen by the next (set_fact in a loop)
         const facts = o.fields.ansible_facts;
@@ -587,10 +633,13 @@ class OneTask {
 
       // With a task timeout the executor's guard fires first and kills the command through the signal;
       // the transport's own timer is a backstop a moment later.
-      const timeoutMs = explicitTimeoutS !== undefined && explicitTimeoutS > 0 ? explicitTimeoutS * 1000 + 1000 : ctx.options.taskTimeoutMs;
+      const guarded = explicitTimeoutS !== undefined && explicitTimeoutS > 0;
+      const limitS = guarded ? explicitTimeoutS : ctx.options.taskTimeoutMs / 1000;
+      const timeoutMs = guarded ? explicitTimeoutS * 1000 + 1000 : ctx.options.taskTimeoutMs;
+      const watched = new TimeoutWatch(transport, timeoutMs);
       const mctx: ModuleContext = {
         host: state.host,
-        transport,
+        transport: watched,
         check: this.check,
         timeoutMs,
         vars,
@@ -607,25 +656,21 @@ class OneTask {
       const running = def.run(params, mctx);
       running.catch(() => undefined); // a late rejection after a timeout must not go unhandled
       let r: ModuleResult | 'timeout';
-      if (explicitTimeoutS !== undefined && explicitTimeoutS > 0) {
+      if (guarded) {
         const guard = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => {
             taskAbort.abort();
             resolve('timeout');
-          }, explicitTimeoutS * 1000);
+          }, limitS * 1000);
         });
         r = await Promise.race([running, guard]);
       } else {
         r = await running;
       }
       if (ctx.signal.aborted) return 'interrupted';
-      if (r === 'timeout') {
-        // Ansible's wording, plus the words people grep for
-        return failed(
-          `The ${task.module} action failed to execute in the expected time frame (${explicitTimeoutS}) and was terminated: timed out after ${explicitTimeoutS} s`,
-          { timedOut: true },
-        );
-      }
+      // Whichever timeout fired, the task's `timeout:` (the guard) or --task-timeout (a command the transport
+      // killed), the result is the same.
+      if (r === 'timeout' || watched.fired) return timedOut(task.module, limitS);
       return fromModule(r);
     } catch (e) {
       if (ctx.signal.aborted) return 'interrupted';

@@ -51,6 +51,12 @@ export type RunEvent =
    * the failure as rescued (not failed), as Ansible does.
    */
   | { kind: 'host_rescued'; play: string; host: string }
+  /**
+   * The run was interrupted (Ctrl-C / SIGTERM) while this host was running this task: its commands were killed
+   * and it has no result. The recap counts nothing for it (ansible-playbook has no counter for it); the reports
+   * keep it, so that an interrupted host's last step is on record.
+   */
+  | { kind: 'task_interrupted'; play: string; task: string; module: string; host: string; durationMs: number; signal: string; item?: unknown }
   /** Optional: a host has finished (or left) the play's tasks; only used for the live progress line. */
   | { kind: 'host_done'; play: string; host: string }
   /** A play stopped for all its hosts (any_errors_fatal, max_fail_percentage). */
@@ -125,6 +131,11 @@ export async function settleEach(steps: Iterable<() => Promise<unknown> | unknow
     }
   }
   return failures;
+}
+
+/** What the reports say of a task the interrupt stopped (one wording for every sink). */
+export function interruptedTaskMessage(ev: Extract<RunEvent, { kind: 'task_interrupted' }>): string {
+  return `interrupted by ${ev.signal} while the task was running: its commands were killed, it has no result`;
 }
 
 /** Placeholder Ansible shows for no_log results. */

@@ -1,6 +1,6 @@
 /** `--report-json FILE`: the whole run as one JSON document, written on close. */
 import type { ClusterCleanupEvent, EventSink, HostStats, RunEvent } from './events.js';
-import { emptyStats } from './events.js';
+import { emptyStats, interruptedTaskMessage } from './events.js';
 import type { ModuleResult, TaskStatus } from '../modules/types.js';
 import { Redactor } from './redact.js';
 import { StatsAggregator, isItemResult } from './stats.js';
@@ -10,7 +10,8 @@ export interface JsonTaskEntry {
   play: string;
   task: string;
   module: string;
-  status: TaskStatus;
+  /** `interrupted`: the run was interrupted while the host ran this task (result.msg says so). */
+  status: TaskStatus | 'interrupted';
   duration_ms: number;
   result: Record<string, unknown>;
   ignored?: boolean;
@@ -95,12 +96,14 @@ export class JsonReportSink implements EventSink {
           result: resultBody(ev.result),
         };
         if (ev.ignored) entry.ignored = true;
-        const items = this.pendingItems.get(key);
-        if (items) {
-          entry.items = items;
-          this.pendingItems.delete(key);
-        }
-        this.host(ev.host).tasks.push(entry);
+        this.addTask(ev.host, key, entry);
+        break;
+      }
+      case 'task_interrupted': {
+        const result: Record<string, unknown> = { changed: false, msg: interruptedTaskMessage(ev) };
+        if ('item' in ev) result.item = ev.item;
+        const entry: JsonTaskEntry = { play: ev.play, task: ev.task, module: ev.module, status: 'interrupted', duration_ms: ev.durationMs, result };
+        this.addTask(ev.host, `${ev.host}\0${ev.play}\0${ev.task}`, entry);
         break;
       }
       case 'interrupted':
@@ -120,6 +123,16 @@ export class JsonReportSink implements EventSink {
       default:
         break;
     }
+  }
+
+  /** A task's entry, with the per-item results of its loop that came before it. */
+  private addTask(host: string, key: string, entry: JsonTaskEntry): void {
+    const items = this.pendingItems.get(key);
+    if (items) {
+      entry.items = items;
+      this.pendingItems.delete(key);
+    }
+    this.host(host).tasks.push(entry);
   }
 
   /** The report as it stands (also what close() writes). */

@@ -1,5 +1,5 @@
 /** `--junit FILE`: one testcase per host per task (classname = play, name = "host: task"). */
-import type { EventSink, RunEvent } from './events.js';
+import { interruptedTaskMessage, type EventSink, type RunEvent } from './events.js';
 import { Redactor } from './redact.js';
 import { isItemResult } from './stats.js';
 import { displayDict } from './view.js';
@@ -22,6 +22,8 @@ interface Case {
   name: string;
   seconds: number;
   kind: 'pass' | 'failure' | 'error' | 'skipped';
+  /** The type attribute of a failure or error. */
+  type: string;
   message: string;
   detail: string;
   stdout: string;
@@ -66,11 +68,16 @@ export class JunitSink implements EventSink {
         name: `${ev.host}: ${ev.task}`,
         seconds: ev.durationMs / 1000,
         kind,
+        type: kind === 'failure' ? 'failed' : 'unreachable',
         message,
         detail: kind === 'failure' || kind === 'error' ? pyJsonDumps(displayDict(ev.module, ev.status, r), 4) : '',
         stdout: text(r.stdout),
         stderr: text(r.stderr),
       });
+    } else if (ev.kind === 'task_interrupted') {
+      // The task never finished: an error of the test run, not a failure of the host.
+      const message = interruptedTaskMessage(ev);
+      this.cases.push({ classname: ev.play, name: `${ev.host}: ${ev.task}`, seconds: ev.durationMs / 1000, kind: 'error', type: 'interrupted', message, detail: message, stdout: '', stderr: '' });
     }
   }
 
@@ -84,7 +91,7 @@ export class JunitSink implements EventSink {
       const head = `    <testcase classname="${xmlEscape(c.classname)}" name="${xmlEscape(c.name)}" time="${c.seconds.toFixed(3)}"`;
       const body: string[] = [];
       if (c.kind === 'failure' || c.kind === 'error') {
-        body.push(`      <${c.kind} message="${xmlEscape(c.message)}" type="${c.kind === 'failure' ? 'failed' : 'unreachable'}">${xmlEscape(c.detail)}</${c.kind}>`);
+        body.push(`      <${c.kind} message="${xmlEscape(c.message)}" type="${c.type}">${xmlEscape(c.detail)}</${c.kind}>`);
       } else if (c.kind === 'skipped') {
         body.push(`      <skipped message="${xmlEscape(c.message)}"/>`);
       }

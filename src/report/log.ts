@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'winston';
 import { OutputWriteError } from './files.js';
-import type { EventSink, RunEvent } from './events.js';
+import { interruptedTaskMessage, type EventSink, type RunEvent } from './events.js';
 import { Redactor } from './redact.js';
 
 export class LogSink implements EventSink {
@@ -60,6 +60,12 @@ export class LogSink implements EventSink {
         if (ev.ignored) meta.ignored = true;
         if (ev.loop) meta.loop = true;
         this.child(ev.play, ev.host, ev.task).log(level, 'task_result', meta);
+        break;
+      }
+      case 'task_interrupted': {
+        const meta: Record<string, unknown> = { event: ev.kind, module: ev.module, status: 'interrupted', duration_ms: ev.durationMs, msg: interruptedTaskMessage(ev) };
+        if ('item' in ev) meta.item = ev.item;
+        this.child(ev.play, ev.host, ev.task).warn('task_interrupted', meta);
         break;
       }
       case 'host_rescued':

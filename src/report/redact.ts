@@ -90,6 +90,11 @@ export class Redactor {
         if ('item' in ev) out.item = ev.noLog ? '(censored due to no_log)' : this.value(ev.item);
         return out;
       }
+      case 'task_interrupted': {
+        const out = { ...ev, task: this.text(ev.task) };
+        if ('item' in ev) out.item = this.value(ev.item);
+        return out;
+      }
       case 'task_retry':
         return { ...ev, result: this.result(ev.result, ev.noLog), task: this.text(ev.task) };
       case 'warning':

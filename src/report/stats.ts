@@ -66,10 +66,11 @@ export class StatsAggregator implements EventSink {
     }
   }
 
-  /** Hosts that had at least one counted result, with a copy of their counters. */
-  stats(): Record<string, HostStats> {
+  /** Hosts that had at least one counted result (and `alsoHosts`, zeros if none), with a copy of their counters. */
+  stats(alsoHosts: Iterable<string> = []): Record<string, HostStats> {
     const out: Record<string, HostStats> = {};
-    for (const h of [...this.byHost.keys()].sort()) out[h] = { ...this.byHost.get(h)! };
+    const hosts = new Set([...this.byHost.keys(), ...alsoHosts]);
+    for (const h of [...hosts].sort()) out[h] = { ...(this.byHost.get(h) ?? emptyStats()) };
     return out;
   }
 }

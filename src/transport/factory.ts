@@ -14,7 +14,7 @@ import { KnownHostsFile } from './known-hosts.js';
 import { LocalTransport } from './local.js';
 import { defaultEnvironment, resolveConnectionSpec, type SpecEnvironment } from './spec.js';
 import { GLOBAL_KNOWN_HOSTS, SshTransport, type SshTransportOptions } from './ssh.js';
-import type { Transport } from './types.js';
+import { closeTransports, type CloseOptions, type Transport } from './types.js';
 
 export interface TransportFactoryDeps {
   /** Parsed ssh config (or its text). Default: read `sshConfigFile`. */
@@ -37,6 +37,8 @@ export class DefaultTransportFactory implements TransportFactory {
   private readonly env: SpecEnvironment;
   private sshConfig: SSHConfig | undefined;
   private sshConfigLoaded = false;
+  /** Every transport made, for closeAll. */
+  private readonly made: Transport[] = [];
 
   constructor(
     private readonly options: RunOptions,
@@ -46,6 +48,20 @@ export class DefaultTransportFactory implements TransportFactory {
   }
 
   create(host: string, hostVars: Record<string, unknown>): Transport {
+    const t = this.make(host, hostVars);
+    this.made.push(t);
+    return t;
+  }
+
+  /**
+   * Close every transport this factory made, giving the hosts `graceMs` to clean up: for a quit (a second Ctrl-C)
+   * that cannot wait for the run to wind down (the run closes its own at its end).
+   */
+  closeAll(opts: CloseOptions): Promise<void> {
+    return closeTransports(this.made, opts);
+  }
+
+  private make(host: string, hostVars: Record<string, unknown>): Transport {
     const spec = resolveConnectionSpec(host, hostVars, this.options, this.config(), this.env);
     if (spec.connection === 'local') return new LocalTransport(host);
     const kh = getOrCreate(this.knownHosts, spec.knownHostsFile, (f) => new KnownHostsFile(f));

@@ -20,6 +20,8 @@ export class LocalTransport implements Transport {
   readonly host: string;
   private readonly currentUser = userInfo().username;
   private closed = false;
+  /** Process-group kills of the commands running now (close() kills them: nothing is left behind on a quit). */
+  private readonly running = new Set<() => void>();
 
   constructor(host: string) {
     this.host = host;
@@ -56,6 +58,7 @@ export class LocalTransport implements Transport {
               killTree();
             }, opts.timeoutMs)
           : undefined;
+      this.running.add(killTree);
       const onAbort = () => killTree();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -70,6 +73,7 @@ export class LocalTransport implements Transport {
       if (opts.stdin !== undefined) input += opts.stdin;
       child.stdin.end(input);
       const finish = (rc: number) => {
+        this.running.delete(killTree);
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
         resolve({
@@ -102,6 +106,7 @@ export class LocalTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const kill of this.running) kill();
   }
 
   get isClosed(): boolean {

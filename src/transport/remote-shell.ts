@@ -13,6 +13,8 @@
  *                     one write, so sshd (Nagle on, no pty) sends one segment: no 40 ms delayed-ACK stall
  *   client -> shell : `done` (sent together with the next exec, no extra round trip)  |  `kill` on timeout or
  *                     abort: the shell kills the task's process group and prints `K K ID` after the result.
+ *   end             : `kill` first if an exec runs (never before READY), then EOF: the shell exits through its
+ *                     EXIT trap (temp dir removed); the connection is dropped only once it has (bounded wait).
  * Output is never parsed line by line, so anything (binary, no newline, marker-like text, 10 MB) passes through.
  * The task's stdin is never the shell's stdin, so commands that read stdin cannot eat the protocol.
  * The common case costs three processes per exec: the wrapper subshell, setsid+sh, cat (exec'd by the wrapper).
@@ -152,13 +154,47 @@ export class FrameReader {
   }
 }
 
-/** The shell-side half of the protocol, sent once when the shell starts. */
+/**
+ * The shell's temp dir is `nodesweep.PID.START.XXXXXXXXXX`: the shell's PID and its start time (field 22 of
+ * /proc/PID/stat, clock ticks since boot), so any later shell can tell whether its owner still lives; the name is
+ * made by mktemp in one step, so there is no moment when a live shell's dir lacks its marker. Without /proc the
+ * name has no marker (nodesweep.XXXXXXXXXX) and no dir is ever judged dead.
+ *
+ * A shell removes its dir on exit (EXIT trap; HUP, TERM and PIPE, e.g. a write to a connection already gone,
+ * exit through it). One killed outright (SIGKILL, OOM) cannot: the next shell of the same user on the host removes
+ * such dirs when it starts, only those owned by its user, never one whose PID runs with the same start time
+ * (a zombie is dead). Builtins only (glob, test, read), so a start forks nothing more unless there is a dir to remove.
+ */
 export function preamble(token: string): string {
   return `NS_K=${token}
-NS_T=$(mktemp -d "\${TMPDIR:-/tmp}/nodesweep.XXXXXXXXXX") || exit 97
+NS_D=\${TMPDIR:-/tmp}
+NS_M=
+if read -r NS_L 2>/dev/null </proc/$$/stat; then
+  set -- \${NS_L##*') '}
+  [ $# -ge 20 ] && NS_M=$$.\${20}.
+fi
+NS_T=$(mktemp -d "$NS_D/nodesweep.\${NS_M}XXXXXXXXXX") || exit 97
 trap 'rm -rf "$NS_T"' EXIT
 trap 'exit 129' HUP
 trap 'exit 143' TERM
+trap 'exit 141' PIPE
+if [ -n "$NS_M" ]; then
+  for NS_O in "$NS_D"/nodesweep.*.*.*; do
+    [ -d "$NS_O" ] && [ ! -L "$NS_O" ] && [ -O "$NS_O" ] || continue
+    NS_L=\${NS_O##*/nodesweep.}
+    NS_P=\${NS_L%%.*}
+    NS_L=\${NS_L#*.}
+    NS_S=\${NS_L%%.*}
+    case "$NS_P:$NS_S" in :*|*:|*[!0-9:]*) continue ;; esac
+    NS_L=
+    read -r NS_L 2>/dev/null </proc/"$NS_P"/stat
+    if [ -n "$NS_L" ]; then
+      set -- \${NS_L##*') '}
+      [ "$1" != Z ] && [ "\${20}" = "$NS_S" ] && continue
+    fi
+    rm -rf "$NS_O"
+  done
+fi
 NS_SETSID=
 command -v setsid >/dev/null 2>&1 && NS_SETSID=setsid
 ns_run() {
@@ -284,6 +320,10 @@ export class RemoteShell {
   private ready = false;
   /** Set when a pipelined start timed out (the shell is then destroyed). */
   private startFailure: string | undefined;
+  /** Kills the exec in flight, then calls `then` (at once if the kill went out already, else once it does). */
+  private killRunning: ((then: () => void) => void) | undefined;
+  /** Resolves once the shell's channel closed (the shell exited, its EXIT trap ran, or the channel was dropped). */
+  private closedP: Promise<void> = Promise.resolve();
 
   private constructor(private readonly opts: ShellOpenOptions) {
     this.reader = new FrameReader(this.token, (f) => {
@@ -320,6 +360,7 @@ export class RemoteShell {
       exec(command, (err, ch) => (err ? reject(new ShellStartError(`cannot open a session channel: ${err.message}`)) : resolve(ch)));
     });
     const ch = this.channel;
+    this.closedP = new Promise((resolve) => ch.once('close', () => resolve()));
     ch.on('data', (d: Buffer) => this.reader.push(d));
     ch.stderr.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString('utf8')).slice(-4096);
@@ -420,6 +461,7 @@ export class RemoteShell {
     const msg = execMessage(id, nonce, `NS_END_${this.token}`, script, opts.stdin, opts.env);
     return new Promise<ShellResult>((resolve, reject) => {
       let killing: 'timeout' | 'abort' | undefined;
+      let killSent = false;
       let partial: ShellResult | undefined;
       let grace: NodeJS.Timeout | undefined;
       const finish = (r: ShellResult) => {
@@ -428,14 +470,29 @@ export class RemoteShell {
         opts.signal?.removeEventListener('abort', onAbort);
         this.onFrame = undefined;
         this.onClose = undefined;
+        this.killRunning = undefined;
         resolve(r);
+      };
+      let afterKill: (() => void) | undefined;
+      const sendKill = () => {
+        if (killSent) return;
+        killSent = true;
+        this.channel.write(this.takeDone() + 'kill\n');
+        afterKill?.();
+      };
+      // Ending the shell while this exec runs: kill it first, then `then` (the EOF). Never before READY: a line
+      // that reaches the shell before it has parsed this exec's ns_run may be read as a command, not by ns_run.
+      this.killRunning = (then) => {
+        if (killSent) return then();
+        afterKill = then;
+        kill('abort');
       };
       const kill = (why: 'timeout' | 'abort') => {
         if (killing) return;
         killing = why;
         // Before READY the shell is not in ns_run yet: the kill goes out when it is (see onFrame).
         if (!this.ready) return;
-        this.channel.write(this.takeDone() + 'kill\n');
+        sendKill();
         grace = setTimeout(() => {
           // The shell did not confirm: drop it; the next exec opens a fresh one.
           this.destroy(`remote shell did not confirm killing a command within ${this.opts.killGraceMs / 1000}s`);
@@ -475,6 +532,7 @@ export class RemoteShell {
         opts.signal?.removeEventListener('abort', onAbort);
         this.onFrame = undefined;
         this.onClose = undefined;
+        this.killRunning = undefined;
         // Dead before READY: the command never ran (the shell reads it only after its preamble).
         if (!this.ready) reject(new ShellStartError(this.startFailureMessage()));
         else reject(new ShellDiedError(`remote shell exited while a command was running${why ? `: ${why}` : ''}`, true));
@@ -499,16 +557,30 @@ export class RemoteShell {
     return d;
   }
 
-  /** End the shell: EOF makes it exit, and its EXIT trap removes its temp dir. */
+  /** End the shell: a command still running is killed, then EOF makes it exit, and its EXIT trap removes its temp dir. */
   end(): void {
     if (this.dead) return;
     this.dead = true;
-    try {
-      if (this.pendingDone) this.channel.write(this.takeDone());
-      this.channel.end();
-    } catch {
-      /* already closed */
-    }
+    const eof = () => {
+      try {
+        if (this.pendingDone) this.channel.write(this.takeDone());
+        this.channel.end();
+      } catch {
+        /* already closed */
+      }
+    };
+    if (this.killRunning) this.killRunning(eof);
+    else eof();
+  }
+
+  /**
+   * Resolves when the shell has exited (its channel closed), or after `ms` at most: dropping the connection
+   * before then would cut a shell still writing (a killed command's output) and leave its temp dir.
+   */
+  async exited(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.closedP, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   destroy(reason: string): void {

@@ -11,7 +11,7 @@ import { AuthError, ConnectError, HostKeyError, errorMessage } from '../errors.j
 import { KnownHostsFile, fingerprintSha256, hostKeyName, keyTypeOfBlob, knownKeyTypesFor, type LookupResult } from './known-hosts.js';
 import { RemoteShell, ShellDiedError, ShellStartError, type ShellOpenOptions, type ShellResult } from './remote-shell.js';
 import type { ConnectionSpec, HopSpec } from './spec.js';
-import type { BecomeSpec, ExecOptions, ExecResult, Transport } from './types.js';
+import type { BecomeSpec, CloseOptions, ExecOptions, ExecResult, Transport } from './types.js';
 import { shQuote } from './types.js';
 
 const { Client, utils } = ssh2;
@@ -213,7 +213,7 @@ export class SshTransport implements Transport {
     }
   }
 
-  async close(): Promise<void> {
+  async close(opts: CloseOptions = {}): Promise<void> {
     const conn = this.conn;
     this.conn = undefined;
     this.reconnectsLeft = 1;
@@ -223,10 +223,11 @@ export class SshTransport implements Transport {
       if (c) closeConn(c);
     }
     if (!conn) return;
-    for (const sp of conn.shells.values()) {
-      const s = await sp.catch(() => undefined);
-      s?.end();
-    }
+    const shells = (await Promise.all([...conn.shells.values()].map((sp) => sp.catch(() => undefined)))).filter((s) => s !== undefined);
+    for (const s of shells) s.end();
+    // The shells exit on their own (killing what still runs, removing their temp dirs) before the connection goes.
+    const graceMs = opts.graceMs ?? this.opts.killGraceMs ?? 5_000;
+    await Promise.all(shells.map((s) => s.exited(graceMs)));
     closeConn(conn);
   }
 

@@ -44,8 +44,28 @@ export interface Transport {
   exec(script: string, opts: ExecOptions): Promise<ExecResult>;
   /** Write content to a file on the host (mode default 0600), as the become user if given. */
   put(content: string | Buffer, remotePath: string, opts?: { mode?: number; become?: BecomeSpec; timeoutMs?: number }): Promise<void>;
-  /** Close everything (idempotent, never throws). */
-  close(): Promise<void>;
+  /**
+   * Close everything (idempotent, never throws): commands still running are killed, and the host side is given
+   * up to `graceMs` to clean up (remote shells remove their temp dirs) before the connection is dropped.
+   */
+  close(opts?: CloseOptions): Promise<void>;
+}
+
+export interface CloseOptions {
+  graceMs?: number;
+}
+
+/** Close every transport at once; never throws. */
+export async function closeTransports(transports: Iterable<Transport>, opts: CloseOptions = {}): Promise<void> {
+  await Promise.all(
+    [...transports].map(async (t) => {
+      try {
+        await t.close(opts);
+      } catch {
+        /* close() must not throw; be safe anyway */
+      }
+    }),
+  );
 }
 
 /** Quote a string for POSIX sh: 'it'\''s'. */

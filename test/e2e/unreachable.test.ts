@@ -47,7 +47,7 @@ describe('unreachable hosts and timeouts', () => {
     writeFileSync(playbook, `- hosts: node1\n  gather_facts: false\n  tasks:\n    - name: hangs\n      shell: sleep 60\n      timeout: 2\n`);
     const r = await runCli(['run', playbook, ...fleet.baseArgs(inv)]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stdout, /fatal: \[node1\]: FAILED! => \{[^\n]*timed out/);
+    assert.match(r.stdout, /fatal: \[node1\]: FAILED! => \{[^\n]*expected time frame \(2\) and was terminated", "timed_out": true\}/);
     assert.ok(r.durationMs < 15_000, `took ${r.durationMs} ms`);
   });
 

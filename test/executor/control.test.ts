@@ -86,8 +86,25 @@ describe('timeouts, interruption, unreachable hosts, module bugs', () => {
     assert.ok(elapsed < 2000, `took ${elapsed} ms`);
     const r = results(h.events, { task: 'slow' })[0]!;
     assert.equal(r.status, 'failed');
-    assert.equal(r.result.msg, 'The shell action failed to execute in the expected time frame (1) and was terminated: timed out after 1 s');
+    assert.equal(r.result.msg, 'The shell action failed to execute in the expected time frame (1) and was terminated');
     assert.equal(s.exitCode, 2);
+  });
+
+  test('a task timeout: and --task-timeout make the same result (status, msg, fields)', async () => {
+    const byTask = harness();
+    await runPlaybook(playbook(play([sh('sleep 30', { name: 'slow', timeout: 1 })])), inventory(1), byTask.ctx);
+    const byOption = harness({ taskTimeoutMs: 1000 });
+    await runPlaybook(playbook(play([sh('sleep 30', { name: 'slow' })])), inventory(1), byOption.ctx);
+    const shape = (h: typeof byTask) => {
+      const r = results(h.events, { task: 'slow' })[0]!;
+      return { status: r.status, result: r.result };
+    };
+    const expected = {
+      status: 'failed',
+      result: { changed: false, failed: true, msg: 'The shell action failed to execute in the expected time frame (1) and was terminated', timed_out: true, status: 'failed' },
+    };
+    assert.deepEqual(shape(byTask), expected);
+    assert.deepEqual(shape(byOption), expected);
   });
 
   test('Ctrl-C: running commands are killed, no new task starts, transports closed, exit 99', async () => {

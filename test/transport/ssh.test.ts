@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthError, ConnectError, HostKeyError } from '../../src/errors.js';
@@ -259,11 +259,65 @@ describe('exec on one long-lived shell', () => {
     const t3 = ssh(spec(main));
     const r = await t3.exec('readlink /proc/$$/fd/1', T);
     const tmp = r.stdout.trim().replace(/\/o$/, '');
-    assert.match(tmp, /\/nodesweep\.[A-Za-z0-9]+$/);
+    assert.match(tmp, /\/nodesweep\.\d+\.\d+\.[A-Za-z0-9]+$/);
     assert.ok(existsSync(tmp));
     await t3.close();
     await until(() => !existsSync(tmp));
     await t3.close(); // idempotent
+  });
+});
+
+describe('temp dirs of dead shells', () => {
+  test('a new shell removes the dirs of dead shells of its user; a live shell keeps its dir, other users and unmarked dirs are left', async () => {
+    // A TMPDIR of this test's own: nothing else on the machine puts nodesweep.* dirs there.
+    const tmp = mkdtempSync(join(tmpdir(), 'nodesweep-sweep-'));
+    chmodSync(tmp, 0o1777);
+    try {
+      const server = await startServer({ authorizedKeys: [key.publicKey], logLevel: 'INFO', extraConfig: [`SetEnv TMPDIR=${tmp}`] });
+      appendFileSync(knownHosts, knownHostsLine(server) + '\n');
+      const dirOf = async (t: SshTransport) => (await t.exec('readlink /proc/$$/fd/1', T)).stdout.trim().replace(/\/o$/, '');
+      const live = ssh(spec(server));
+      const liveDir = await dirOf(live);
+      const killed = ssh(spec(server));
+      const killedDir = await dirOf(killed);
+      // The dir's name carries its shell's PID and start time: SIGKILL that shell (no EXIT trap runs).
+      const m = killedDir.match(/\/nodesweep\.(\d+)\.(\d+)\.[A-Za-z0-9]+$/);
+      assert.ok(m, killedDir);
+      process.kill(Number(m[1]), 'SIGKILL');
+      await until(() => {
+        try {
+          return readFileSync(`/proc/${m[1]}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+        } catch {
+          return true;
+        }
+      }, 30_000);
+      assert.ok(existsSync(killedDir), 'a SIGKILLed shell leaves its dir');
+      // A PID that no longer runs, PID 1 with another start time (the PID was reused), another user's dead shell,
+      // and a dir without the marker (an older nodesweep's): only the first two are dead shells of ours.
+      const gone = spawn('true');
+      await new Promise((r) => gone.on('exit', r));
+      const made = (name: string) => {
+        const d = join(tmp, name);
+        mkdirSync(d);
+        writeFileSync(join(d, 'o'), 'x');
+        return d;
+      };
+      const deadPid = made(`nodesweep.${gone.pid}.12345.AAAAAAAAAA`);
+      const reused = made('nodesweep.1.7.BBBBBBBBBB');
+      const otherUser = made(`nodesweep.${gone.pid}.12345.CCCCCCCCCC`);
+      execFileSync('chown', ['-R', TEST_USER, otherUser]);
+      const unmarked = made('nodesweep.DDDDDDDDDD');
+
+      const next = ssh(spec(server));
+      assert.equal((await next.exec('echo hi', T)).stdout, 'hi\n');
+      for (const d of [killedDir, deadPid, reused]) assert.equal(existsSync(d), false, `${d} removed`);
+      for (const d of [liveDir, otherUser, unmarked]) assert.ok(existsSync(d), `${d} kept`);
+      assert.equal((await live.exec('echo still', T)).stdout, 'still\n');
+      // killed's connection is still open: its next exec gets a fresh shell (and a fresh dir) on it
+      assert.equal((await killed.exec('echo again', T)).stdout, 'again\n');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 

@@ -91,7 +91,7 @@ export function kubeUncordonModule(): ModuleDefinition<KubeUncordonParams> {
               node,
               attempts: attempt,
               msg:
-                `could not uncordon node ${node} after ${attempt} attempt(s): ${errorMessage(e)}. ` +
+                `could not uncordon node ${node} after ${attempt} attempt(s): ${errorMessage(e).replace(/\.$/, '')}. ` +
                 `If this run cordoned it, it is still cordoned: once the API answers, run \`kubectl uncordon ${node}\` ` +
                 `(or let the next nodesweep run do it: it uncordons nodes whose holder is gone)`,
               ...(e instanceof KubeError && e.status !== undefined ? { http_status: e.status } : {}),

@@ -250,36 +250,78 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
     }
   });
 
-  test('SIGINT mid-drain: the always steps run (uncordon, release), exit 99', { skip }, async () => {
-    const api = await FakeKubeApi.start();
-    const sims = [simNode(fleet!.dir, 'node1')];
-    try {
-      api.addNode('k8s-node1');
-      workloads(api, 'k8s-node1', { app: 'db' });
-      api.addPdb({ namespace: 'shop', name: 'db-budget', matchLabels: { app: 'db' }, disruptionsAllowed: 0 });
-      const kc = api.writeKubeconfig(fleet!.dir, 'kc-3');
-      const inv = fleet!.writeInventory({ hostVars: (i) => (sims[i] ? hostVars(sims[i]!, 'nodesweep_drain_timeout=5m') : ""), file: 'remediate-3.ini' });
-      let sent = false;
-      const r = await runCli(['run', 'playbooks/prune-leaked-cgroups.yml', ...fleet!.baseArgs(inv), '--kubeconfig', kc, '--limit', 'node1'], {
-        timeoutMs: 120_000,
-        ...midDrain(api, (child) => {
-          sent = true;
-          child.kill('SIGINT');
-        }),
-      });
-      assert.ok(sent, 'SIGINT was sent during the drain');
-      assert.equal(r.code, 99, r.stdout + r.stderr);
-      assert.match(r.stdout, /Uncordon the node/);
-      assert.match(r.stdout, /Release the remediation lock/);
-      assert.equal(api.node('k8s-node1')!.spec.unschedulable, undefined);
-      assert.equal(api.node('k8s-node1')!.metadata.annotations[CORDONED_BY], undefined);
-      assert.equal(api.lease('kube-system', LEASE)!.spec.holderIdentity, undefined);
-      assert.deepEqual(sims[0]!.restarts(), []);
-    } finally {
-      for (const s of sims) await cleanupSim(s);
-      await api.close();
-    }
-  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const what = signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM (as Ctrl-C)';
+    test(`${what} mid-drain: the always steps run (uncordon, release), exit 99`, { skip }, async () => {
+      const api = await FakeKubeApi.start();
+      const sims = [simNode(fleet!.dir, 'node1')];
+      try {
+        api.addNode('k8s-node1');
+        workloads(api, 'k8s-node1', { app: 'db' });
+        api.addPdb({ namespace: 'shop', name: 'db-budget', matchLabels: { app: 'db' }, disruptionsAllowed: 0 });
+        const kc = api.writeKubeconfig(fleet!.dir, `kc-3-${signal}`);
+        const inv = fleet!.writeInventory({ hostVars: (i) => (sims[i] ? hostVars(sims[i]!, 'nodesweep_drain_timeout=5m') : ''), file: `remediate-3-${signal}.ini` });
+        let sent = false;
+        const r = await runCli(['run', 'playbooks/prune-leaked-cgroups.yml', ...fleet!.baseArgs(inv), '--kubeconfig', kc, '--limit', 'node1'], {
+          timeoutMs: 120_000,
+          ...midDrain(api, (child) => {
+            sent = true;
+            child.kill(signal);
+          }),
+        });
+        assert.ok(sent, `${signal} was sent during the drain`);
+        assert.equal(r.code, 99, r.stdout + r.stderr);
+        assert.match(r.stdout, /TASK \[Uncordon the node[^\n]*\n(ok|changed): \[node1\]/);
+        assert.match(r.stdout, /TASK \[Release the remediation lock\][^\n]*\n(ok|changed): \[node1\]/);
+        assert.match(r.stdout, /PLAY RECAP/);
+        assert.equal(api.node('k8s-node1')!.spec.unschedulable, undefined);
+        assert.equal(api.node('k8s-node1')!.metadata.annotations[CORDONED_BY], undefined);
+        assert.equal(api.lease('kube-system', LEASE)!.spec.holderIdentity, undefined);
+        assert.deepEqual(sims[0]!.restarts(), []);
+      } finally {
+        for (const s of sims) await cleanupSim(s);
+        await api.close();
+      }
+    });
+  }
+
+  // The API refuses every request from the start (a 401 with the Status body a real API server sends, APF's 429, an
+  // etcd 500): recovery warns, the rescue's lock step fails the host with the cause in one line, nothing is cordoned
+  // and no lock is taken. 403 and "down" take the same path (test/modules/kube_lock.test.ts, kube_cordon.test.ts).
+  const apiFaults: { name: string; status: number; message: string; says: string }[] = [
+    { name: '401 (credentials rejected)', status: 401, message: 'Unauthorized', says: "unauthorized: the Kubernetes API at URL rejected the kubeconfig's credentials (get lease kube-system/nodesweep-remediation-0)" },
+    { name: '429 forever (throttled)', status: 429, message: 'Too many requests, please try again later.', says: 'get lease kube-system/nodesweep-remediation-0: HTTP 429: Too many requests, please try again later.' },
+    { name: '500 forever', status: 500, message: 'Internal error occurred: etcdserver: request timed out', says: 'get lease kube-system/nodesweep-remediation-0: HTTP 500: Internal error occurred: etcdserver: request timed out' },
+  ];
+  for (const f of apiFaults) {
+    test(`API ${f.name} for the whole run: exit 2, the lock step names lock, node and cause; node untouched, no lock`, { skip }, async () => {
+      const api = await FakeKubeApi.start();
+      const sims = [simNode(fleet!.dir, 'node1')];
+      try {
+        api.addNode('k8s-node1');
+        workloads(api, 'k8s-node1');
+        const kc = api.writeKubeconfig(fleet!.dir, `kc-api-${f.status}`);
+        const inv = fleet!.writeInventory({ hostVars: (i) => (sims[i] ? hostVars(sims[i]!, 'nodesweep_uncordon_retries=1 nodesweep_uncordon_delay=100ms') : ''), file: `remediate-api-${f.status}.ini` });
+        api.inject({ match: () => true, status: f.status, message: f.message, times: Infinity });
+        const r = await runCli(['run', 'playbooks/prune-leaked-cgroups.yml', ...fleet!.baseArgs(inv), '--kubeconfig', kc, '--limit', 'node1'], { timeoutMs: 180_000 });
+        api.injections.length = 0;
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        const cause = f.says.replace('URL', api.url);
+        assert.match(r.stdout + r.stderr, /^\[WARNING\]: could not look for cordons and locks left by crashed runs: /m);
+        const lockLine = r.stdout.split('\n').find((l) => l.startsWith('fatal: [node1]: FAILED!') && l.includes('"msg": "lock kube-system/nodesweep-remediation for node'));
+        assert.ok(lockLine, r.stdout);
+        assert.ok(lockLine.includes(`"http_status": ${f.status}`), lockLine);
+        assert.ok(lockLine.includes(`"msg": "lock kube-system/nodesweep-remediation for node k8s-node1: ${cause}"`), lockLine);
+        assert.match(recapLines(r.stdout)[0]!, /^node1\s+: .*unreachable=0\s+failed=3/);
+        assert.equal(api.node('k8s-node1')!.spec.unschedulable, undefined, 'never cordoned');
+        assert.equal(api.lease('kube-system', LEASE), undefined, 'no lock taken');
+        assert.deepEqual(sims[0]!.restarts(), []);
+      } finally {
+        for (const s of sims) await cleanupSim(s);
+        await api.close();
+      }
+    });
+  }
 
   test('two runs at once on one node: the one that never gets the lock does not uncordon the node the other drains (issue 11, 1)', { skip }, async () => {
     const api = await FakeKubeApi.start();

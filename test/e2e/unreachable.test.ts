@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
-import { startSilentServer, refusedPort, knownHostsLine } from '../helpers/sshd.js';
+import { startSilentServer, refusedPort, knownHostsLine, descendantsOf } from '../helpers/sshd.js';
 import { runCli, recapLines } from '../helpers/cli.js';
+import { generateKey } from '../helpers/keys.js';
 
 describe('unreachable hosts and timeouts', () => {
   let fleet: Fleet;
@@ -49,6 +50,63 @@ describe('unreachable hosts and timeouts', () => {
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stdout, /fatal: \[node1\]: FAILED! => \{[^\n]*expected time frame \(2\) and was terminated", "timed_out": true\}/);
     assert.ok(r.durationMs < 15_000, `took ${r.durationMs} ms`);
+  });
+
+  test('sshd dies mid-task (its per-connection process killed): the host is UNREACHABLE naming the drop, the rest go on; exit 4', async () => {
+    const inv = fleet.writeInventory({ file: 'sshd-dies.ini' });
+    const started = join(fleet.dir, 'dies-started');
+    const after = join(fleet.dir, 'dies-after');
+    const playbook = join(fleet.dir, 'dies.yml');
+    writeFileSync(
+      playbook,
+      `- hosts: nodes\n  gather_facts: false\n  tasks:\n    - name: long task\n      shell: "touch ${started}-{{ inventory_hostname }}; sleep {{ 60 if inventory_hostname == 'node1' else 0 }}"\n    - name: next task\n      shell: touch ${after}-{{ inventory_hostname }}\n`,
+    );
+    const h1 = fleet.hosts[0]!;
+    let killed: number[] = [];
+    const r = await runCli(['run', playbook, ...fleet.baseArgs(inv)], {
+      timeoutMs: 120_000,
+      onSpawn: (child) => {
+        const poll = setInterval(() => {
+          if (killed.length === 0 && existsSync(`${started}-node1`)) {
+            const conn = h1.connectionPids();
+            if (conn.length !== 1) return;
+            killed = [conn[0]!, ...descendantsOf(conn[0]!)];
+            process.kill(conn[0]!, 'SIGKILL'); // only the per-connection sshd: the TCP connection drops
+          }
+        }, 50);
+        child.on('close', () => clearInterval(poll));
+      },
+    });
+    for (const pid of killed.slice(1)) {
+      try {
+        process.kill(pid, 'SIGKILL'); // what the dead sshd left (the remote shell and its sleep), if anything
+      } catch {
+        /* already gone */
+      }
+    }
+    assert.ok(killed.length > 0, 'the connection was killed mid-task');
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, /fatal: \[node1\]: UNREACHABLE! => \{[^\n]*while a command was running/);
+    assert.equal(existsSync(`${after}-node1`), false, 'nothing more ran on node1');
+    assert.equal(existsSync(`${after}-node2`), true, 'node2 went on');
+    const recap = recapLines(r.stdout);
+    assert.match(recap.find((l) => l.startsWith('node1 '))!, /unreachable=1 /);
+    assert.match(recap.find((l) => l.startsWith('node2 '))!, /unreachable=0\s+failed=0/);
+  });
+
+  test('a key the host does not accept: UNREACHABLE naming the user, host and what was tried; the others run; exit 4', async () => {
+    const stranger = generateKey(fleet.dir, 'id_stranger');
+    const inv = fleet.writeInventory({ file: 'auth.ini', hostVars: (i) => (i === 0 ? `ansible_ssh_private_key_file=${stranger.privateKeyPath}` : '') });
+    const marker = join(fleet.dir, 'auth');
+    const playbook = join(fleet.dir, 'auth.yml');
+    writeFileSync(playbook, `- hosts: nodes\n  gather_facts: false\n  tasks:\n    - shell: touch ${marker}-{{ inventory_hostname }}\n`);
+    const r = await runCli(['run', playbook, ...fleet.baseArgs(inv)], { env: { SSH_AUTH_SOCK: undefined } });
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('fatal: [node1]: UNREACHABLE!'));
+    assert.ok(line, r.stdout);
+    assert.match(line, new RegExp(`authentication as root@${fleet.hosts[0]!.host.replace(/\./g, '\\.')}:${fleet.hosts[0]!.port} failed \\(tried: [^)]*${stranger.privateKeyPath.replace(/[.\/]/g, '\\$&')}`));
+    assert.equal(existsSync(`${marker}-node1`), false);
+    assert.equal(existsSync(`${marker}-node2`), true);
   });
 
   test('a host whose key does not match known_hosts is refused and never runs anything', async () => {

@@ -53,6 +53,7 @@ describe('run: reports, metrics and history options', () => {
     const r = await runCli(['run', join(dir, 'site.yml'), '-i', join(dir, 'inv.ini'), '--state-db', bad]);
     assert.equal(r.code, 0);
     assert.match(r.stderr, /^\[WARNING\]: history not recorded \(.*bad\.db\): .*bad\.db: not a usable history database/m);
+    assert.equal(await readFile(bad, 'utf8'), 'not a database '.repeat(100), 'the file is left as it was');
   });
 });
 

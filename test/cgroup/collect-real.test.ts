@@ -86,7 +86,7 @@ class Made {
 function rmdirTree(dir: string): void {
   if (!existsSync(dir)) return;
   for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmdirTree(join(dir, e.name));
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       rmdirSync(dir);
       return;

@@ -65,8 +65,8 @@ export function ensureTestUsers(): void {
       try {
         execFileSync('useradd', ['-m', '-s', '/bin/sh', user], { stdio: 'pipe' });
       } catch (e) {
-        // Another test process may be creating it right now (passwd lock); retry briefly.
-        if (attempt > 20) throw e;
+        // Another test process (or another suite on this machine) may be creating it right now (passwd lock).
+        if (attempt > 300) throw e;
         execFileSync('sleep', ['0.1']);
       }
     }
@@ -104,7 +104,7 @@ function retry(fn: () => void): void {
       fn();
       return;
     } catch (e) {
-      if (attempt > 20) throw e;
+      if (attempt > 300) throw e; // 30 s of another suite holding the passwd lock
       execFileSync('sleep', ['0.1']);
     }
   }

@@ -20,6 +20,7 @@ export function collectParams(p: CollectParams): Record<string, string> {
     JOURNALCTL: p.journalctl ?? 'journalctl',
     CRIO_CONFIG: p.crioConfig ?? '/etc/crio',
     ...(p.mode === 'prune' ? { NS_MODE: 'prune' } : {}),
+    ...(p.clock ? { UPTIME: p.clock.uptime, SLEEP: p.clock.sleep } : {}),
   };
 }
 

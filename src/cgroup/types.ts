@@ -41,6 +41,11 @@ export interface CollectParams {
    * of what it could not remove), no health facts, no kubelet CPU sample, no journal.
    */
   mode?: 'scan' | 'prune';
+  /**
+   * The script's clock: the file it reads the time from (UPTIME, default /proc/uptime) and the command it sleeps
+   * with (SLEEP, default sleep). Tests pass a fake pair; nodes keep the defaults.
+   */
+  clock?: { uptime: string; sleep: string };
 }
 
 /** One command the script ran, its streams kept apart. */

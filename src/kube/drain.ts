@@ -3,10 +3,10 @@
  * (429 = a PodDisruptionBudget blocks: retried until the timeout), wait until evicted pods are gone. On timeout,
  * name the pods and the budgets that blocked.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClient, PdbInfo, PodInfo } from './client.js';
 import { budgetsFor, describeBudget, parseLabelSelector, planDrain, podKey, type DrainPlan } from './drain-filters.js';
 import { formatDuration } from '../util/duration.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export interface DrainParams {
   timeoutMs: number;
@@ -55,9 +55,10 @@ interface PodProgress {
   refusal?: string;
 }
 
-export async function drainNode(client: KubeClient, node: string, p: DrainParams, signal?: AbortSignal): Promise<DrainOutcome> {
+/** `clock` keeps the deadline and the pauses between retries and polls (a test passes a fake one to count them). */
+export async function drainNode(client: KubeClient, node: string, p: DrainParams, signal?: AbortSignal, clock: Clock = systemClock): Promise<DrainOutcome> {
   const co = signal ? { signal } : {};
-  const started = Date.now();
+  const started = clock.now();
   const base: DrainOutcome = { ok: true, timedOut: false, msg: '', evicted: [], wouldEvict: [], skipped: [], warnings: [], errors: [], blocking: [], terminating: [], budgets: [] };
   const selector = p.podSelector ? parseLabelSelector(p.podSelector) : undefined;
 
@@ -106,8 +107,7 @@ export async function drainNode(client: KubeClient, node: string, p: DrainParams
   }
 
   // The drain's own deadline, on top of the caller's signal (Ctrl-C).
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), p.timeoutMs);
+  const deadline = clock.deadline(p.timeoutMs);
   // An API failure on one pod (403, API down) stops the others at once and ends the drain with that error.
   const stop = new AbortController();
   const both = AbortSignal.any([...(signal ? [signal] : []), deadline.signal, stop.signal]);
@@ -116,7 +116,7 @@ export async function drainNode(client: KubeClient, node: string, p: DrainParams
   try {
     await Promise.allSettled(
       progress.map((pp) =>
-        evictOne(client, pp, p, both).catch((e: unknown) => {
+        evictOne(client, pp, p, both, clock).catch((e: unknown) => {
           if (!both.aborted) {
             failure ??= { error: e };
             stop.abort();
@@ -125,7 +125,7 @@ export async function drainNode(client: KubeClient, node: string, p: DrainParams
       ),
     );
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
   }
   signal?.throwIfAborted();
   if (failure) throw failure.error;
@@ -166,11 +166,11 @@ export async function drainNode(client: KubeClient, node: string, p: DrainParams
     out.msg = `drain of node ${node} timed out after ${formatDuration(p.timeoutMs)}: ${parts.join('; ')}`;
     return out;
   }
-  out.msg = evicted.length ? `node ${node} drained: evicted ${evicted.length} pod(s) in ${formatDuration(Date.now() - started)}` : `node ${node} drained: no pods to evict`;
+  out.msg = evicted.length ? `node ${node} drained: evicted ${evicted.length} pod(s) in ${formatDuration(clock.now() - started)}` : `node ${node} drained: no pods to evict`;
   return out;
 }
 
-async function evictOne(client: KubeClient, pp: PodProgress, p: DrainParams, signal: AbortSignal): Promise<void> {
+async function evictOne(client: KubeClient, pp: PodProgress, p: DrainParams, signal: AbortSignal, clock: Clock): Promise<void> {
   const co = { signal };
   const { namespace, name, uid } = pp.pod;
   const grace = p.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: p.gracePeriodSeconds } : {};
@@ -194,7 +194,7 @@ async function evictOne(client: KubeClient, pp: PodProgress, p: DrainParams, sig
     pp.state = 'blocked';
     pp.blockMessage = r.message;
     pp.blockBudgets = r.budgets;
-    await sleep(p.retryDelayMs, undefined, { signal });
+    await clock.sleep(p.retryDelayMs, signal);
   }
   pp.state = 'evicting';
   // Gone: 404, or a new pod with the same name (a StatefulSet replacement) has a different uid.
@@ -204,6 +204,6 @@ async function evictOne(client: KubeClient, pp: PodProgress, p: DrainParams, sig
       pp.state = 'gone';
       return;
     }
-    await sleep(p.pollMs, undefined, { signal });
+    await clock.sleep(p.pollMs, signal);
   }
 }

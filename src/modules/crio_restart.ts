@@ -2,13 +2,13 @@
  * `crio_restart` (over SSH, with the task's become): `systemctl restart crio`, then wait until the unit is active
  * and `crictl info` reports RuntimeReady true. Each probe is one short command; the decision is made here.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { shQuote } from '../transport/types.js';
 import type { ExecResult } from '../transport/types.js';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from './types.js';
 import { loadScript, shAssignments } from './common.js';
 import { parseDurationMs, formatDuration } from '../util/duration.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { durationParam } from './kube_common.js';
 
 export const crioRestartSchema = z
@@ -92,7 +92,8 @@ function hostVar(ctx: ModuleContext, name: string): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-export function crioRestartModule(): ModuleDefinition<CrioRestartParams> {
+/** `clock` times the wait for the runtime (a test passes a fake one to count the probes). */
+export function crioRestartModule(clock: Clock = systemClock): ModuleDefinition<CrioRestartParams> {
   const script = loadScript('crio_restart.sh', import.meta.url);
   return {
     name: 'crio_restart',
@@ -104,7 +105,7 @@ export function crioRestartModule(): ModuleDefinition<CrioRestartParams> {
       const pollMs = parseDurationMs(p.poll_interval)!;
       const crictl = p.crictl ?? hostVar(ctx, 'nodesweep_crictl') ?? 'crictl';
       const systemctl = p.systemctl ?? hostVar(ctx, 'nodesweep_systemctl') ?? 'systemctl';
-      const started = Date.now();
+      const started = clock.now();
       const exec = (mode: string, budgetMs: number): Promise<ExecResult> =>
         ctx.transport.exec(`${shAssignments({ NS_MODE: mode, NS_NAME: p.name, NS_SYSTEMCTL: systemctl, NS_CRICTL: crictl }, shQuote)}\n${script}`, {
           timeoutMs: Math.max(1000, budgetMs),
@@ -121,7 +122,7 @@ export function crioRestartModule(): ModuleDefinition<CrioRestartParams> {
         return { status: 'changed', changed: true, ...base, active: pr.active, runtime_ready: runtimeReady(pr), msg: `would restart ${p.name} (now ${pr.active})` };
       }
 
-      const restartedAt = new Date();
+      const restartedAt = new Date(clock.now());
       const r = await exec('restart', Math.min(timeoutMs, 120_000));
       const first = parseProbe(r.stdout);
       if (r.timedOut) return { status: 'failed', changed: true, ...base, msg: `systemctl restart ${p.name} did not return within ${formatDuration(Math.min(timeoutMs, 120_000))}` };
@@ -132,7 +133,7 @@ export function crioRestartModule(): ModuleDefinition<CrioRestartParams> {
       let last: ProbeResult | undefined;
       let polls = 0;
       for (;;) {
-        const left = timeoutMs - (Date.now() - started);
+        const left = timeoutMs - (clock.now() - started);
         const pr = await exec('probe', Math.min(30_000, Math.max(1000, left)));
         last = parseProbe(pr.stdout);
         polls++;
@@ -146,12 +147,12 @@ export function crioRestartModule(): ModuleDefinition<CrioRestartParams> {
             runtime_ready: true,
             conditions: last.conditions,
             polls,
-            msg: `${p.name} restarted; active and RuntimeReady after ${formatDuration(Date.now() - started)}`,
+            msg: `${p.name} restarted; active and RuntimeReady after ${formatDuration(clock.now() - started)}`,
           };
           return res;
         }
-        if (Date.now() - started >= timeoutMs) break;
-        await sleep(Math.min(pollMs, Math.max(10, timeoutMs - (Date.now() - started))), undefined, { signal: ctx.signal });
+        if (clock.now() - started >= timeoutMs) break;
+        await clock.sleep(Math.min(pollMs, Math.max(10, timeoutMs - (clock.now() - started))), ctx.signal);
       }
       const why =
         last.active !== 'active'

@@ -286,6 +286,7 @@ export class Templar {
   private readonly env: nunjucks.Environment;
   private readonly cache = new Map<string, nunjucks.Template>();
   private readonly maxCache: number;
+  private compiles = 0;
 
   constructor(opts: { maxCache?: number } = {}) {
     this.maxCache = opts.maxCache ?? 20_000;
@@ -405,6 +406,11 @@ export class Templar {
     }
   }
 
+  /** How many templates were compiled so far: each source once while the cache holds it. */
+  get compiledCount(): number {
+    return this.compiles;
+  }
+
   /** True if the string contains template syntax. */
   static isTemplated(s: string): boolean {
     return s.includes('{{') || s.includes('{%') || s.includes('{#');
@@ -415,6 +421,7 @@ export class Templar {
     if (t) return t;
     try {
       t = new nunjucks.Template(`{% ${TAG} %}\n${jinjaPreprocess(src)}{% end${TAG} %}`, this.env, undefined, true);
+      this.compiles++;
     } catch (e) {
       throw new TemplateError(`template error while templating '${src}': ${cleanNunjucksMessage(e)}`);
     }

@@ -86,7 +86,7 @@ class Made {
 function rmdirTree(dir: string): void {
   if (!existsSync(dir)) return;
   for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmdirTree(join(dir, e.name));
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       rmdirSync(dir);
       return;
@@ -345,29 +345,46 @@ describe('cgroup_collect.sh on real cgroups', { skip: skipReason ?? false }, () 
     assert.ok(planPrune(c, { maxRemovals: 1000 }).remove.some((p) => p.includes(G2_C)));
   });
 
-  test('the kubelet CPU sample runs alongside the work: the scan takes about the sample, not the sample plus the work', async () => {
+  test('the kubelet CPU sample runs alongside the work: it sleeps only what the work left of the sample', async () => {
     const dir = made.tmp();
-    const kubelet = join(dir, 'kubelet');
+    // a kubelet of its own name (comm), so another suite's stand-in kubelet on this machine is never sampled
+    const kubelet = join(dir, `kubelet-${randomBytes(3).toString('hex')}`);
     writeFileSync(kubelet, readFileSync('/bin/sleep'));
     chmodSync(kubelet, 0o755);
     const child = spawn(kubelet, ['120'], { stdio: 'ignore' });
     made.children.push(child);
-    // a crictl that takes 0.3 s per call: 0.6 s of work inside the 1 s sample
+    // The script's clock is a fake pair: an uptime file that moves only when the fake sleep or the slow crictl
+    // moves it (flock: one writer at a time), and a sleep that logs what it was asked and returns at once.
+    const clock = join(dir, 'clock');
+    mkdirSync(clock);
+    writeFileSync(join(clock, 'cs'), '100000\n');
+    writeFileSync(join(clock, 'uptime'), '1000.00 0.00\n');
+    const advance = join(clock, 'advance');
+    writeFileSync(
+      advance,
+      `#!/bin/sh\n# advance the fake uptime by $1 centiseconds\nexec 9>>${shQuote(join(clock, 'lock'))}\nflock 9\n` +
+        `cs=$(($(cat ${shQuote(join(clock, 'cs'))}) + $1))\necho "$cs" > ${shQuote(join(clock, 'cs'))}\n` +
+        `printf '%d.%02d 0.00\\n' $((cs / 100)) $((cs % 100)) > ${shQuote(join(clock, 'uptime.new'))}\nmv ${shQuote(join(clock, 'uptime.new'))} ${shQuote(join(clock, 'uptime'))}\n`,
+    );
+    const sleep = join(clock, 'sleep');
+    writeFileSync(
+      sleep,
+      `#!/bin/sh\necho "$1" >> ${shQuote(join(clock, 'sleeps'))}\ni=\${1%%.*}\nf=00\ncase $1 in *.*) f=\${1#*.}00 ;; esac\nf=\${f%"\${f#??}"}\nexec ${shQuote(advance)} $((i * 100 + \${f#0}))\n`,
+    );
+    // a crictl that takes 0.3 s of the fake clock per call: 0.6 s of work inside the 1 s sample
     const slow = join(dir, 'crictl-slow');
-    writeFileSync(slow, `#!/bin/sh\nsleep 0.3\nexec ${shQuote(crictl)} "$@"\n`);
-    chmodSync(slow, 0o755);
-    const t0 = Date.now();
-    const r = await runCollect({ cgroupRoot: root, kubeletRoot, crictl: slow, sampleS: 1 });
-    const wall = Date.now() - t0;
+    writeFileSync(slow, `#!/bin/sh\n${shQuote(advance)} 30\nexec ${shQuote(crictl)} "$@"\n`);
+    for (const f of [advance, sleep, slow]) chmodSync(f, 0o755);
+
+    const r = await runCollect({ cgroupRoot: root, kubeletRoot, crictl: slow, kubelet, sampleS: 1, clock: { uptime: join(clock, 'uptime'), sleep } });
     const node = parseCollectOutput(r.stdout);
     const cpu = node.health.kubeletCpu;
     assert.ok(cpu, r.stdout.split('\n').filter((l) => l.startsWith('@@')).join('\n'));
     assert.equal(cpu.pid, child.pid);
-    // the interval is the real one between the two samples: at least the asked second (it sleeps only the rest)
-    assert.ok(cpu.intervalS >= 0.99 && cpu.intervalS < 1.5, `interval ${cpu.intervalS}`);
-    // one after the other it would be >= 1.6 s
-    assert.ok(wall < 1450, `the scan took ${wall} ms with a 1 s sample and 0.6 s of crictl`);
-    assert.ok((node.phasesMs?.crictl ?? 0) >= 500, JSON.stringify(node.phasesMs));
+    // one after the other it would sleep the whole second after the work (interval 1.6 s)
+    assert.deepEqual(readFileSync(join(clock, 'sleeps'), 'utf8').split('\n').filter(Boolean), ['0.40']);
+    assert.equal(cpu.intervalS, 1);
+    assert.equal(node.phasesMs?.crictl, 600, JSON.stringify(node.phasesMs));
     const c = classify(node, { minAgeS: 600 });
     assert.equal(c.health.kubelet_cpu_cores, 0);
   });

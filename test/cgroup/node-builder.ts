@@ -209,7 +209,7 @@ function rmdirRetry(p: string): void {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      if (i >= 200) throw e;
+      if (i >= 3000) throw e; // 30 s: a bound for a stuck cgroup, generous for a loaded machine
       sleepMs(10); // a killed process leaves its cgroup a moment after SIGKILL
     }
   }
@@ -410,7 +410,8 @@ export function buildNode(spec: NodeSpec): BuiltNode {
         const stateFile = join(fdir, 'freezer.state');
         writeFileSync(stateFile, 'FROZEN');
         frozen.push(stateFile);
-        for (let i = 0; i < 200; i++) {
+        // the freeze takes effect a moment later (longer on a loaded machine): up to 30 s
+        for (let i = 0; i < 6000; i++) {
           if (procState(pid) === 'D') break;
           sleepMs(5);
         }

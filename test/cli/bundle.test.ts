@@ -34,7 +34,7 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd 
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000); // a hung child fails the test, not the suite
+  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000); // a hung child fails the test, not the suite (bound sized for a loaded machine)
   return new Promise((resolve) => {
     child.on('close', (code) => {
       clearTimeout(timer);

@@ -7,6 +7,8 @@ import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { startSilentServer, refusedPort, knownHostsLine, descendantsOf } from '../helpers/sshd.js';
 import { runCli, recapLines } from '../helpers/cli.js';
 import { generateKey } from '../helpers/keys.js';
+import { processGone } from '../helpers/proc.js';
+import { until } from '../helpers/until.js';
 
 describe('unreachable hosts and timeouts', () => {
   let fleet: Fleet;
@@ -24,17 +26,18 @@ describe('unreachable hosts and timeouts', () => {
     const refused = await refusedPort();
     const inv = fleet.writeInventory({
       file: 'unreach.ini',
-      extra: `[broken]\nrefuser ansible_host=${refused.host} ansible_port=${refused.port}\nsilent ansible_host=${silent.host} ansible_port=${silent.port}\n\n[broken:vars]\nansible_user=root\nansible_ssh_private_key_file=${fleet.key.privateKeyPath}`,
+      // the silent host's own 2 s connect timeout (it never speaks, so only that can end it); the real hosts keep
+      // the default, sized for a loaded machine
+      extra: `[broken]\nrefuser ansible_host=${refused.host} ansible_port=${refused.port}\nsilent ansible_host=${silent.host} ansible_port=${silent.port} ansible_timeout=2\n\n[broken:vars]\nansible_user=root\nansible_ssh_private_key_file=${fleet.key.privateKeyPath}`,
     });
     const marker = join(fleet.dir, 'ran');
     const playbook = join(fleet.dir, 'p.yml');
     writeFileSync(playbook, `- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo ran > ${marker}-{{ inventory_hostname }}\n`);
     const report = join(fleet.dir, 'unreach.json');
-    const r = await runCli(['run', playbook, ...fleet.baseArgs(inv), '--connect-timeout', '2', '--report-json', report]);
+    const r = await runCli(['run', playbook, ...fleet.baseArgs(inv), '--report-json', report]);
     assert.equal(r.code, 4, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`fatal: \\[refuser\\]: UNREACHABLE! => \\{[^\\n]*${refused.host.replace(/\./g, '\\.')}:${refused.port}[^\\n]*refused`, 'i'));
-    assert.match(r.stdout, /fatal: \[silent\]: UNREACHABLE! => \{[^\n]*time/i);
-    assert.ok(r.durationMs < 15_000, `took ${r.durationMs} ms`);
+    assert.match(r.stdout, /fatal: \[silent\]: UNREACHABLE! => \{[^\n]*connect timeout after 2s/i);
     for (const n of fleet.names) assert.equal(readFileSync(`${marker}-${n}`, 'utf8'), 'ran\n');
     const recap = recapLines(r.stdout);
     assert.match(recap.find((l) => l.startsWith('refuser '))!, /unreachable=1 /);
@@ -48,8 +51,8 @@ describe('unreachable hosts and timeouts', () => {
     writeFileSync(playbook, `- hosts: node1\n  gather_facts: false\n  tasks:\n    - name: hangs\n      shell: sleep 60\n      timeout: 2\n`);
     const r = await runCli(['run', playbook, ...fleet.baseArgs(inv)]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
+    // 60 s of sleep against a 2 s timeout: only the timeout ends it before runCli's own bound
     assert.match(r.stdout, /fatal: \[node1\]: FAILED! => \{[^\n]*expected time frame \(2\) and was terminated", "timed_out": true\}/);
-    assert.ok(r.durationMs < 15_000, `took ${r.durationMs} ms`);
   });
 
   test('sshd dies mid-task (its per-connection process killed): the host is UNREACHABLE naming the drop, the rest go on; exit 4', async () => {
@@ -152,29 +155,26 @@ describe('unreachable hosts and timeouts', () => {
   test('Ctrl-C stops new work, closes connections, prints the recap, exits 99', async () => {
     const inv = fleet.writeInventory({ file: 'int.ini' });
     const playbook = join(fleet.dir, 'int.yml');
-    const tasks = Array.from({ length: 20 }, (_, i) => `    - name: slow ${i}\n      shell: sleep 0.5\n`).join('');
+    // the first task never ends by itself: only the interrupt ends the run (runCli's bound fails a hung one)
+    const running = join(fleet.dir, 'int-running');
+    const tasks = [`    - name: hold\n      shell: echo $$ > ${running}-{{ inventory_hostname }}; exec sleep 600\n`, ...Array.from({ length: 19 }, (_, i) => `    - name: next ${i}\n      shell: "true"\n`)].join('');
     writeFileSync(playbook, `- hosts: nodes\n  gather_facts: false\n  tasks:\n${tasks}`);
-    let interruptedAt = 0;
+    const pidFiles = fleet.names.map((n) => `${running}-${n}`);
     const r = await runCli(['run', playbook, ...fleet.baseArgs(inv)], {
-      onSpawn: (child, out) => {
-        const poll = setInterval(() => {
-          if (out.stdout().includes('changed: [node1]')) {
-            clearInterval(poll);
-            interruptedAt = Date.now();
-            child.kill('SIGINT');
-          }
-        }, 50);
-        child.on('close', () => clearInterval(poll));
+      timeoutMs: 180_000,
+      onSpawn: (child) => {
+        // interrupted once every host runs `hold`, whenever that is on a busy machine
+        void until(() => pidFiles.every((f) => existsSync(f) && readFileSync(f, 'utf8').endsWith('\n')), 'hold running on every host').then(
+          () => child.kill('SIGINT'),
+          () => child.kill('SIGINT'),
+        );
       },
     });
     assert.equal(r.code, 99, r.stdout + r.stderr);
     assert.match(r.stdout, /PLAY RECAP/);
-    const stopMs = Date.now() - interruptedAt;
-    assert.ok(interruptedAt > 0 && stopMs < 4_000, `stopped ${stopMs} ms after SIGINT`);
-    const changed = (r.stdout.match(/^changed: /gm) ?? []).length;
-    assert.ok(changed < 2 * 20, `stopped early (${changed} results)`);
+    assert.doesNotMatch(r.stdout, /TASK \[next/, 'no task started after the interrupt');
+    for (const f of pidFiles) assert.ok(processGone(Number(readFileSync(f, 'utf8'))), `${f}: the running command was killed`);
     // every connection closed: no per-connection sshd left
-    await new Promise((res) => setTimeout(res, 300));
-    for (const h of fleet.hosts) assert.deepEqual(h.connectionPids(), []);
+    await until(() => fleet.hosts.every((h) => h.connectionPids().length === 0), 'every per-connection sshd gone');
   });
 });

@@ -1,4 +1,5 @@
 /** Builds inventories, playbooks and run contexts for executor behaviour tests (real LocalTransport, real modules). */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import winston from 'winston';
 import { EventBus, type RunEvent } from '../../src/report/events.js';
 import type { RunContext, RunOptions, TransportFactory } from '../../src/executor/context.js';
@@ -7,6 +8,8 @@ import { LocalTransport } from '../../src/transport/local.js';
 import type { Transport } from '../../src/transport/types.js';
 import type { Inventory } from '../../src/inventory/types.js';
 import type { BlockTask, Loc, ModuleTask, Play, Playbook, TaskNode } from '../../src/playbook/types.js';
+import { until } from '../helpers/until.js';
+export { processGone } from '../helpers/proc.js';
 
 const loc: Loc = { file: 'test.yml', line: 1, column: 1 };
 
@@ -106,4 +109,37 @@ export function results(events: RunEvent[], filter: { host?: string; task?: stri
 /** "task:status" per host, in order. */
 export function trail(events: RunEvent[], host: string): string[] {
   return results(events, { host }).map((e) => `${e.task}:${e.status}${e.ignored ? '(ignored)' : ''}`);
+}
+
+/**
+ * A shell task that writes its PID to `pidFile` and then becomes `cmd` (exec): the test knows when it runs and
+ * can tell afterwards whether it was killed.
+ */
+export function running(pidFile: string, cmd: string, extra: Partial<ModuleTask> = {}): ModuleTask {
+  return sh(`echo $$ > ${pidFile}; exec ${cmd}`, extra);
+}
+
+/** The PID a `running` task wrote, once it is running (`pidFile` complete). */
+export function pidIn(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const text = readFileSync(pidFile, 'utf8');
+  return text.endsWith('\n') ? Number(text) : undefined;
+}
+
+/**
+ * Interrupt the run (`reason`, as the CLI's signal handler does) once every one of `pidFiles` names a running
+ * task: at a point of the run, not at a time, which a busy machine would shift.
+ */
+export function interruptWhenRunning(h: Harness, pidFiles: string[], reason: 'SIGINT' | 'SIGTERM' = 'SIGINT'): void {
+  const abort = () => h.abort.abort(reason);
+  void until(() => pidFiles.every((f) => pidIn(f) !== undefined), `tasks running (${pidFiles.join(', ')})`).then(abort, abort);
+}
+
+/** Create `file` when `host`'s result for `task` is reported (a task of another host can wait for it). */
+export function touchOnResult(h: Harness, host: string, task: string, file: string): void {
+  h.ctx.events.add({
+    handle: (e) => {
+      if (e.kind === 'task_result' && e.host === host && e.task === task) writeFileSync(file, '');
+    },
+  });
 }

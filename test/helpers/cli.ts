@@ -51,7 +51,8 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   opts.onSpawn?.(child, { stdout: () => stdout });
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  // a hung CLI's bound, sized for a loaded 2-core machine (a tsx start alone can take seconds there)
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -1,8 +1,11 @@
 /**
- * A clock the test moves by hand: `now()` stands still until `advance(ms)`, and every `sleep` resolves when the
- * time it waits for has been reached. No test waits out a real TTL or depends on how fast the machine is.
+ * The one test clock. By hand (the default): `now()` stands still until `advance(ms)`, and every sleep resolves
+ * when the time it waits for has been reached (`sleeping(n)` waits until the code under test reached its waits).
+ * With `auto`: a foreground sleep of `ms` moves the time itself and resolves on the next turn of the event loop, so
+ * retries and polls take no real time and are counted in `slept`. Deadlines fire when the time passes them.
+ * No test waits out a real TTL or depends on how fast the machine is.
  */
-import type { Clock } from '../../src/util/clock.js';
+import type { Clock, Deadline } from '../../src/util/clock.js';
 
 interface Sleeper {
   until: number;
@@ -13,8 +16,10 @@ export class TestClock implements Clock {
   private t: number;
   private sleepers: Sleeper[] = [];
   private waiters: (() => void)[] = [];
+  private readonly deadlines: { at: number; ac: AbortController }[] = [];
+  /** Every foreground sleep asked for with `auto`, in order (ms). */
+  readonly slept: number[] = [];
 
-  /** `auto`: every foreground sleep moves the time forward itself and resolves at once (retries, polls run instantly). */
   constructor(
     start: Date | number = new Date('2026-01-01T00:00:00.000Z'),
     private readonly auto = false,
@@ -22,20 +27,19 @@ export class TestClock implements Clock {
     this.t = typeof start === 'number' ? start : start.getTime();
   }
 
-  /** Every sleep taken so far, in ms (with `auto`). */
-  readonly slept: number[] = [];
-
   now(): number {
     return this.t;
   }
 
-  sleep(ms: number, signal?: AbortSignal, o?: { ref?: boolean }): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    // Background waits (lease renewals) never advance time themselves: they would spin.
+  async sleep(ms: number, signal?: AbortSignal, o?: { ref?: boolean }): Promise<void> {
+    signal?.throwIfAborted();
+    // Background waits (lease renewals) never move the time themselves: they would spin.
     if (this.auto && o?.ref !== false) {
       this.slept.push(ms);
-      this.t += Math.max(0, ms);
-      return Promise.resolve();
+      this.moveTo(this.t + Math.max(0, ms));
+      await new Promise((r) => setImmediate(r));
+      signal?.throwIfAborted();
+      return;
     }
     return new Promise((resolve, reject) => {
       const s: Sleeper = { until: this.t + Math.max(0, ms), resolve: () => resolve() };
@@ -52,14 +56,34 @@ export class TestClock implements Clock {
     });
   }
 
-  /** Moves time forward and wakes every sleeper whose time has come (in order). */
+  deadline(ms: number): Deadline {
+    const d = { at: this.t + ms, ac: new AbortController() };
+    this.deadlines.push(d);
+    return {
+      signal: d.ac.signal,
+      clear: () => {
+        const i = this.deadlines.indexOf(d);
+        if (i >= 0) this.deadlines.splice(i, 1);
+      },
+    };
+  }
+
+  /** Moves time forward and wakes every sleeper and deadline whose time has come (in order). */
   async advance(ms: number): Promise<void> {
-    this.t += ms;
+    this.moveTo(this.t + ms);
+    // let the woken code run up to its next await on I/O or on this clock
+    await new Promise((r) => setImmediate(r));
+  }
+
+  private moveTo(t: number): void {
+    this.t = Math.max(this.t, t);
     const due = this.sleepers.filter((s) => s.until <= this.t).sort((a, b) => a.until - b.until);
     this.sleepers = this.sleepers.filter((s) => s.until > this.t);
     for (const s of due) s.resolve();
-    // let the woken code run up to its next await on I/O or on this clock
-    await new Promise((r) => setImmediate(r));
+    for (const d of this.deadlines.filter((x) => x.at <= this.t)) {
+      this.deadlines.splice(this.deadlines.indexOf(d), 1);
+      d.ac.abort(new Error('test deadline passed'));
+    }
   }
 
   /** How many sleeps are pending. */

@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyFingerprint } from './keys.js';
+import { processGone } from './proc.js';
 
 /** Non-root user with passwordless sudo (become tests). */
 export const TEST_USER = 'nodesweep-test';
@@ -64,8 +65,8 @@ export function ensureTestUsers(): void {
       try {
         execFileSync('useradd', ['-m', '-s', '/bin/sh', user], { stdio: 'pipe' });
       } catch (e) {
-        // Another test process may be creating it right now (passwd lock); retry briefly.
-        if (attempt > 20) throw e;
+        // Another test process (or another suite on this machine) may be creating it right now (passwd lock).
+        if (attempt > 300) throw e;
         execFileSync('sleep', ['0.1']);
       }
     }
@@ -103,7 +104,7 @@ function retry(fn: () => void): void {
       fn();
       return;
     } catch (e) {
-      if (attempt > 20) throw e;
+      if (attempt > 300) throw e; // 30 s of another suite holding the passwd lock
       execFileSync('sleep', ['0.1']);
     }
   }
@@ -221,10 +222,11 @@ async function launch(dir: string, host: string, port: number): Promise<{ child:
   const logRef = { text: '' };
   child.stderr!.setEncoding('utf8');
   return new Promise((resolve, reject) => {
+    // a bound for a hung sshd only: 30 starting at once on a loaded 2-core machine may take many seconds
     const timer = setTimeout(() => {
       killQuiet(child.pid!, 'SIGKILL');
-      reject(new Error(`sshd on ${host}:${port} did not start within 5s:\n${logRef.text}`));
-    }, 5000);
+      reject(new Error(`sshd on ${host}:${port} did not start within 60s:\n${logRef.text}`));
+    }, 60_000);
     let done = false;
     child.stderr!.on('data', (d: string) => {
       logRef.text += d;
@@ -274,14 +276,7 @@ export function descendantsOf(pid: number): number[] {
 }
 
 /** Running (a zombie counts as gone: this container's init may never reap it). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+const isAlive = (pid: number): boolean => !processGone(pid);
 
 function killQuiet(pid: number, sig: NodeJS.Signals): void {
   try {

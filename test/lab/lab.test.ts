@@ -14,6 +14,7 @@ import { CGROUP_FS, chooseMode } from '../../src/lab/node-builder.js';
 import { scanCommand } from '../../src/cli/scan-command.js';
 import { runCommand } from '../../src/cli/run-command.js';
 import type { CliIo } from '../../src/cli/main.js';
+import { until } from '../helpers/until.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -201,8 +202,7 @@ describe('lab up / lab down', () => {
     const up = await labUp({ dir, nodes: 1, days: 0.5, maxLeaksPerNode: 20 });
     const m = readManifest(dir)!;
     process.kill(up.pid, 'SIGKILL');
-    for (let i = 0; i < 200 && alive(up.pid); i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(alive(up.pid), false);
+    await until(() => !alive(up.pid), 'the killed lab server gone');
     // its processes outlive it (orphans), and so do its cgroups, until lab down
     assert.ok(m.pids.some((p) => alive(p.pid)));
     const down = await labDown({ dir });

@@ -31,7 +31,7 @@ function spec(extra: Partial<ConnectionSpec> = {}): ConnectionSpec {
     user: 'core',
     identities: [{ path: clientKey, required: true }],
     jumps: [],
-    connectTimeoutMs: 5000,
+    connectTimeoutMs: 30_000, // a bound for a hung server, sized for a loaded 2-core machine
     hostKeyChecking: 'strict',
     knownHostsFile: knownHosts,
     ...extra,
@@ -77,19 +77,19 @@ describe('lab ssh server', () => {
 
   test('exec: output, exit codes, stdin, the node environment, several commands on one connection', async () => {
     const t = ssh(spec());
-    const r = await t.exec('echo "node=$NODESWEEP_LAB_NODE"; echo oops >&2; exit 3', { timeoutMs: 10_000 });
+    const r = await t.exec('echo "node=$NODESWEEP_LAB_NODE"; echo oops >&2; exit 3', { timeoutMs: 60_000 });
     assert.equal(r.rc, 3);
     assert.equal(r.stdout, 'node=worker-01\n');
     assert.equal(r.stderr, 'oops\n');
-    const r2 = await t.exec('tr a-z A-Z', { timeoutMs: 10_000, stdin: 'piped in\n' });
+    const r2 = await t.exec('tr a-z A-Z', { timeoutMs: 60_000, stdin: 'piped in\n' });
     assert.deepEqual([r2.rc, r2.stdout], [0, 'PIPED IN\n']);
-    const r3 = await t.exec('echo "$GREETING"', { timeoutMs: 10_000, env: { GREETING: 'hello there' } });
+    const r3 = await t.exec('echo "$GREETING"', { timeoutMs: 60_000, env: { GREETING: 'hello there' } });
     assert.equal(r3.stdout, 'hello there\n');
   });
 
   test('become goes through the lab sudo stand-in (same user, PATH kept)', async () => {
     const t = ssh(spec());
-    const r = await t.exec('id -u; command -v systemctl; systemctl is-active crio', { timeoutMs: 10_000, become: { user: 'root', method: 'sudo' } });
+    const r = await t.exec('id -u; command -v systemctl; systemctl is-active crio', { timeoutMs: 60_000, become: { user: 'root', method: 'sudo' } });
     const [uid, systemctl, active] = r.stdout.trim().split('\n');
     assert.equal(uid, String(process.getuid?.()));
     assert.equal(systemctl, join(dir, 'bin', 'systemctl'));

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crioRestartModule, parseCrictlInfo, parseProbe, runtimeReady } from '../../src/modules/crio_restart.js';
 import { runModule } from './ctx.js';
+import { TestClock } from '../helpers/clock.js';
 
+// the wait for the runtime runs on a fake clock: probes are counted, never raced against a busy machine
 const mod = crioRestartModule();
 const info = (ready: boolean) =>
   JSON.stringify({ status: { conditions: [{ type: 'RuntimeReady', status: ready, reason: ready ? '' : 'RuntimeNotReady', message: ready ? '' : 'runtime is starting' }, { type: 'NetworkReady', status: true, reason: '', message: '' }] }, config: {} });
@@ -79,11 +81,15 @@ if [ -f "$D/never-ready" ] || [ "$n" -lt 2 ]; then echo '${info(false)}'; else e
 
   test('restarts crio and waits until active and RuntimeReady (host vars name the tools)', async () => {
     reset();
-    const r = await runModule(mod, { poll_interval: '50ms', timeout: '20s' }, { vars: { nodesweep_systemctl: systemctl, nodesweep_crictl: crictl } });
+    const clock = new TestClock(Date.parse('2024-05-01T10:00:00Z'), true);
+    const r = await runModule(crioRestartModule(clock), { poll_interval: '5s', timeout: '1m' }, { vars: { nodesweep_systemctl: systemctl, nodesweep_crictl: crictl } });
     assert.equal(r.status, 'changed', String(r.msg));
     assert.equal(readFileSync(join(dir, 'restarted'), 'utf8'), 'crio\n');
     assert.equal(r.runtime_ready, true);
-    assert.ok(Number(r.polls) >= 3, `polled ${r.polls} times`);
+    // activating for two probes, RuntimeReady false for two: ready at the third, after two pauses
+    assert.equal(r.polls, 3);
+    assert.deepEqual(clock.slept, [5000, 5000]);
+    assert.equal(r.msg, 'crio restarted; active and RuntimeReady after 10s');
     assert.match(String(r.restarted_at), /^\d{4}-\d\d-\d\dT/);
     assert.match(readFileSync(join(dir, 'systemctl.log'), 'utf8'), /^restart crio$/m);
   });
@@ -91,9 +97,13 @@ if [ -f "$D/never-ready" ] || [ "$n" -lt 2 ]; then echo '${info(false)}'; else e
   test('never ready: fails after the timeout saying why', async () => {
     reset();
     writeFileSync(join(dir, 'never-ready'), '');
-    const r = await runModule(mod, { poll_interval: '50ms', timeout: '1s', systemctl, crictl });
+    const clock = new TestClock(Date.parse('2024-05-01T10:00:00Z'), true);
+    const r = await runModule(crioRestartModule(clock), { poll_interval: '5s', timeout: '20s', systemctl, crictl });
     assert.equal(r.status, 'failed');
-    assert.match(String(r.msg), /^crio was restarted but the runtime is not ready after 1s: RuntimeReady is false \(RuntimeNotReady: runtime is starting\)$/);
+    assert.match(String(r.msg), /^crio was restarted but the runtime is not ready after 20s: RuntimeReady is false \(RuntimeNotReady: runtime is starting\)$/);
+    // probes at 0, 5, 10, 15 and 20 s
+    assert.equal(r.polls, 5);
+    assert.deepEqual(clock.slept, [5000, 5000, 5000, 5000]);
   });
 
   test('systemctl restart fails: failed with the reason', async () => {

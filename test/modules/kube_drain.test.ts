@@ -1,11 +1,11 @@
 /** kube_drain and kube_wait_ready against the API stand-in: pod rules, budgets, timeouts, failures. */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { kubeEnv, type KubeEnv } from '../kube/setup.js';
 import { kubeDrainModule } from '../../src/modules/kube_drain.js';
 import { kubeWaitReadyModule, readiness } from '../../src/modules/kube_wait_ready.js';
 import type { KubeNode } from '../../src/kube/client.js';
+import { until } from '../helpers/until.js';
 
 const drain = kubeDrainModule();
 const waitReady = kubeWaitReadyModule();
@@ -80,20 +80,15 @@ describe('kube_drain', () => {
     assert.equal(k.api.requests.filter((q) => q.subresource === 'eviction' && q.name === 'api-w3').map((q) => q.status).join(','), '429,429,201');
   });
 
-  test('a budget that never allows: times out naming the pod and the budget; the node stays cordoned for the playbook to undo', async () => {
+  test('a budget that never allows: times out; the node stays cordoned for the playbook to undo', async () => {
+    // The retries and the message are counted on a fake clock in test/kube/drain.test.ts; here the module's result.
     k.api.addNode('w4');
     k.api.addPod({ namespace: 'shop', name: 'db-w4', node: 'w4', owner: { kind: 'StatefulSet', name: 'db' }, labels: { app: 'db' } });
     k.api.addPdb({ namespace: 'shop', name: 'db-pdb', matchLabels: { app: 'db' }, disruptionsAllowed: 0 });
-    const t0 = Date.now();
     const r = await k.run(drain, { ...fast, timeout: '800ms' }, { host: 'w4' });
-    assert.ok(Date.now() - t0 < 3000);
     assert.equal(r.status, 'failed');
     assert.equal(r.timed_out, true);
-    assert.match(
-      String(r.msg),
-      /^drain of node w4 timed out after 800ms: evictions refused by PodDisruptionBudget: shop\/db-w4 \(budget shop\/db-pdb\); budgets: shop\/db-pdb \(minAvailable 1, 0 disruptions allowed, 1 of 1 healthy\)$/,
-    );
-    assert.deepEqual(r.blocking, [{ pod: 'shop/db-w4', budgets: ['shop/db-pdb'], message: "Cannot evict pod as it would violate the pod's disruption budget." }]);
+    assert.match(String(r.msg), /^drain of node w4 timed out after 800ms: /);
     assert.ok(k.api.pod('shop', 'db-w4'));
     assert.equal(k.api.node('w4')!.spec.unschedulable, true);
   });
@@ -145,12 +140,15 @@ describe('kube_drain', () => {
     k.api.addPod({ namespace: 'shop', name: 'db-w8', node: 'w8', owner: { kind: 'StatefulSet', name: 'db' }, labels: { app: 'db8' } });
     k.api.addPdb({ namespace: 'shop', name: 'db8', matchLabels: { app: 'db8' }, disruptionsAllowed: 0 });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 300);
-    const t0 = Date.now();
-    const r = await k.run(drain, { ...fast, timeout: '1m' }, { host: 'w8', signal: ac.signal });
-    assert.ok(Date.now() - t0 < 1500);
+    // interrupted while the budget refuses (not at a time: the first refusal may come late on a busy machine)
+    const refused = () => k.api.count((q) => q.subresource === 'eviction' && q.name === 'db-w8' && q.status === 429) > 0;
+    const abort = () => ac.abort();
+    void until(refused, 'a refused eviction').then(abort, abort);
+    // a timeout of an hour: only the interrupt can end it
+    const r = await k.run(drain, { ...fast, timeout: '1h' }, { host: 'w8', signal: ac.signal });
     assert.equal(r.status, 'failed');
     assert.equal(r.msg, 'interrupted');
+    assert.ok(refused(), 'interrupted mid-drain, not before it');
   });
 });
 
@@ -181,15 +179,15 @@ describe('kube_wait_ready', () => {
 
   test('waits until the kubelet reports Ready again; times out naming why', async () => {
     k.api.addNode('r1', { ready: false });
-    setTimeout(() => k.api.setNodeReady('r1', true), 500);
-    const t0 = Date.now();
-    const r = await k.run(waitReady, { timeout: '10s', poll_interval: '100ms' }, { host: 'r1' });
+    // Ready again once the module has seen it not ready twice: it must have kept polling to notice
+    const nodeGets = () => k.api.count((q) => q.resource === 'nodes' && q.name === 'r1' && q.verb === 'get');
+    void until(() => nodeGets() >= 2, 'two polls of node r1').then(() => k.api.setNodeReady('r1', true), () => undefined);
+    const r = await k.run(waitReady, { timeout: '10m', poll_interval: '100ms' }, { host: 'r1' });
     assert.equal(r.status, 'ok', String(r.msg));
-    assert.ok(Date.now() - t0 >= 400);
+    assert.ok(nodeGets() >= 3, `polled ${nodeGets()} times`);
     k.api.addNode('r2', { ready: false });
     const f = await k.run(waitReady, { timeout: '500ms', poll_interval: '100ms' }, { host: 'r2' });
     assert.equal(f.status, 'failed');
     assert.match(String(f.msg), /^node r2 did not become Ready within 500ms: Ready is not True \(KubeletNotReady: container runtime is down\)$/);
-    await sleep(10);
   });
 });

@@ -41,6 +41,13 @@ case "$cmd" in
   *) echo "unknown command $cmd" >&2; exit 1 ;;
 esac
 `;
+/**
+ * The script's clock: a `sleep` first in PATH that records the pause between polls in the same log and returns at
+ * once, so the polls are counted instead of timed (and a loaded machine cannot push them past the task timeout).
+ */
+const FAKE_SLEEP = `#!/bin/sh
+echo "sleep $*" >> "$FAKE_SYSTEMD_DIR/calls"
+`;
 const FAKE_JOURNALCTL = `#!/bin/sh
 echo "$*" >> "$FAKE_SYSTEMD_DIR/journal_calls"
 echo "fake journal: unit crashed"
@@ -56,6 +63,8 @@ beforeEach(async () => {
   await writeFile(join(dir, 'journalctl'), FAKE_JOURNALCTL);
   await chmod(join(dir, 'systemctl'), 0o755);
   await chmod(join(dir, 'journalctl'), 0o755);
+  await writeFile(join(dir, 'sleep'), FAKE_SLEEP);
+  await chmod(join(dir, 'sleep'), 0o755);
   env = { PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}`, FAKE_SYSTEMD_DIR: dir };
 });
 afterEach(async () => {
@@ -65,7 +74,7 @@ afterEach(async () => {
 const setState = (s: string) => writeFile(join(dir, 'state'), `${s}\n`);
 const calls = async () => (await readFile(join(dir, 'calls'), 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
 const run = (args: Record<string, unknown>, over: { check?: boolean; timeoutMs?: number } = {}) =>
-  runModule(svc, args, { environment: env, timeoutMs: over.timeoutMs ?? 10_000, check: over.check ?? false });
+  runModule(svc, args, { environment: env, timeoutMs: over.timeoutMs ?? 60_000, check: over.check ?? false });
 
 describe('systemd_service', () => {
   test('started: inactive unit is started (changed) and waited for', async () => {
@@ -89,13 +98,11 @@ describe('systemd_service', () => {
   test('waits until is-active reports active (active only after 2 polls)', async () => {
     await setState('inactive');
     await writeFile(join(dir, 'delay'), '2');
-    const t0 = Date.now();
     const r = await run({ name: 'crio', state: 'restarted' });
     assert.equal(r.status, 'changed');
     assert.deepEqual(r.unit_status, { ActiveState: 'active' });
     const c = await calls();
-    assert.deepEqual(c, ['is-active crio', 'restart crio', 'is-active crio', 'is-active crio', 'is-active crio']);
-    assert.ok(Date.now() - t0 >= 900, 'two 0.5 s sleeps between polls');
+    assert.deepEqual(c, ['is-active crio', 'restart crio', 'is-active crio', 'sleep 0.5', 'is-active crio', 'sleep 0.5', 'is-active crio']);
   });
 
   test('restarted: always restarts, even when active', async () => {
@@ -118,14 +125,16 @@ describe('systemd_service', () => {
   test('fails with the last state, status and journal when it never becomes active', async () => {
     await setState('inactive');
     await writeFile(join(dir, 'never'), '');
-    const r = await run({ name: 'broken', state: 'started' }, { timeoutMs: 3000 });
+    const r = await run({ name: 'broken', state: 'started' }, { timeoutMs: 20_000 });
     assert.equal(r.status, 'failed');
     assert.equal(r.msg, 'service broken did not become active (last state: activating)');
     assert.deepEqual(r.unit_status, { ActiveState: 'activating' });
     assert.deepEqual(r.status_lines, ['* broken - fake unit', '   Active: activating']);
     assert.deepEqual(r.journal_lines, ['fake journal: unit crashed']);
-    const polls = (await calls()).filter((c) => c === 'is-active broken').length;
-    assert.equal(polls, 2 + waitPolls(3000)); // before, right after start, then one per poll
+    const c = await calls();
+    const polls = c.filter((x) => x === 'is-active broken').length;
+    assert.equal(polls, 2 + waitPolls(20_000)); // before, right after start, then one per poll
+    assert.equal(c.filter((x) => x === 'sleep 0.5').length, waitPolls(20_000), 'a pause before each poll');
   });
 
   test('a failing start is reported with systemctl stderr', async () => {

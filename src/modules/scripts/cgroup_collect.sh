@@ -3,14 +3,16 @@
 # (removed at the end) used to keep a command's stdout and stderr apart.
 #
 # Parameters, prepended as sh assignments (see collectParams in src/cgroup/collect-parse.ts):
-#   CGROUP_ROOT KUBELET_ROOT CRICTL CRIO KUBELET JOURNALCTL SINCE SAMPLE_S CRIO_CONFIG NS_MODE
+#   CGROUP_ROOT KUBELET_ROOT CRICTL CRIO KUBELET JOURNALCTL SINCE SAMPLE_S CRIO_CONFIG NS_MODE UPTIME SLEEP
+# UPTIME and SLEEP are the script's clock (default /proc/uptime and sleep): a test passes a fake pair to count the
+# kubelet CPU sample's sleep instead of racing it against a busy machine.
 # NS_MODE=prune collects only what a prune decision needs: the dirs with their mtimes, crictl, the kubelet pods dir.
 # No cgroup.procs (`@@procs unread`: the kernel's EBUSY on rmdir is the prune's last guard, and the prune script
 # reads the holders of what it could not remove), no health facts, no kubelet CPU sample, no journal.
 #
 # The kubelet CPU sample overlaps the work: the first /proc/<kubelet>/stat sample is taken at the start, the second
-# at the end, sleeping only what is left of SAMPLE_S; the parser takes the interval from the two /proc/uptime reads.
-# `@@phase NAME CS` lines say how long each part took (centiseconds of /proc/uptime, read by the `read` builtin).
+# at the end, sleeping only what is left of SAMPLE_S; the parser takes the interval from the two $UPTIME reads.
+# `@@phase NAME CS` lines say how long each part took (centiseconds of $UPTIME, read by the `read` builtin).
 #
 # Process count: constant in the number of cgroups. Every per-dir step is batched (`find -printf`, or
 # `find -exec stat {} +`, `find -exec grep -H {} +`, `xargs grep`); loops run sh builtins only. There is a
@@ -33,6 +35,8 @@ export LC_ALL
 : "${SAMPLE_S:=1}"
 : "${CRIO_CONFIG:=/etc/crio}"
 : "${NS_MODE:=scan}"
+: "${UPTIME:=/proc/uptime}"
+: "${SLEEP:=sleep}"
 ns_nl='
 '
 ns_oldpwd=$PWD
@@ -52,10 +56,10 @@ ns_cs() {
   case $ns_ci$ns_cf in *[!0-9]*) ns_ci=0 ns_cf=0 ;; esac
   eval "$1=\$(( ${ns_ci:-0} * 100 + ${ns_cf:-0} ))"
 }
-# ns_clock VAR: /proc/uptime in centiseconds (0 when unreadable)
+# ns_clock VAR: $UPTIME in centiseconds (0 when unreadable)
 ns_clock() {
   ns_up=0
-  IFS=' ' read -r ns_up ns_idle </proc/uptime 2>/dev/null || ns_up=0
+  IFS=' ' read -r ns_up ns_idle <"$UPTIME" 2>/dev/null || ns_up=0
   ns_cs "$1" "$ns_up"
 }
 # ns_phase NAME: print the time since the last mark as `@@phase NAME CS`
@@ -69,14 +73,17 @@ ns_phase() {
 # kubelet CPU, first sample: now, so the sample runs alongside the work (the second one is taken at the end)
 ns_kpid=''
 if [ "$NS_MODE" = scan ] && [ "$SAMPLE_S" != 0 ]; then
-  ns_kl=$(grep -lx kubelet /proc/[0-9]*/comm 2>/dev/null)
+  # the process running $KUBELET: its comm is the binary's name, cut to the kernel's 15 characters
+  ns_kcomm=${KUBELET##*/}
+  [ "${#ns_kcomm}" -gt 15 ] && ns_kcomm=${ns_kcomm%"${ns_kcomm#???????????????}"}
+  ns_kl=$(grep -lxF -e "$ns_kcomm" /proc/[0-9]*/comm 2>/dev/null)
   for ns_f in $ns_kl; do
     ns_kpid=${ns_f#/proc/}
     ns_kpid=${ns_kpid%/comm}
     break
   done
   if [ -n "$ns_kpid" ]; then
-    IFS= read -r ns_u0 </proc/uptime && IFS= read -r ns_s0 <"/proc/$ns_kpid/stat" || ns_kpid=''
+    IFS= read -r ns_u0 <"$UPTIME" && IFS= read -r ns_s0 <"/proc/$ns_kpid/stat" || ns_kpid=''
   fi
 fi
 
@@ -367,19 +374,19 @@ if [ "$NS_MODE" = scan ]; then
 fi
 
 # kubelet CPU, second sample: sleep only what is left of SAMPLE_S after the work above (the interval the parser
-# uses is the real one, between the two /proc/uptime reads)
+# uses is the real one, between the two $UPTIME reads)
 if [ -n "$ns_kpid" ]; then
   ns_clk=$(getconf CLK_TCK 2>/dev/null) || ns_clk=100
   printf '@@kubelet-cpu %s %s\n' "$ns_kpid" "${ns_clk:-100}"
-  if IFS= read -r ns_u1 </proc/uptime; then
+  if IFS= read -r ns_u1 <"$UPTIME"; then
     ns_cs ns_want "$SAMPLE_S"
     ns_cs ns_a "${ns_u0%% *}"
     ns_cs ns_b "${ns_u1%% *}"
     ns_left=$((ns_want - (ns_b - ns_a)))
     if [ "$ns_left" -gt 0 ]; then
-      sleep "$((ns_left / 100)).$((ns_left % 100 / 10))$((ns_left % 10))" 2>/dev/null || sleep "$(((ns_left + 99) / 100))"
+      "$SLEEP" "$((ns_left / 100)).$((ns_left % 100 / 10))$((ns_left % 10))" 2>/dev/null || "$SLEEP" "$(((ns_left + 99) / 100))"
     fi
-    if IFS= read -r ns_u1 </proc/uptime && IFS= read -r ns_s1 <"/proc/$ns_kpid/stat"; then
+    if IFS= read -r ns_u1 <"$UPTIME" && IFS= read -r ns_s1 <"/proc/$ns_kpid/stat"; then
       printf '|%s|%s\n|%s|%s\n' "${ns_u0%% *}" "$ns_s0" "${ns_u1%% *}" "$ns_s1"
     fi
   fi

@@ -1,16 +1,15 @@
-/** The pure core at the story's scale: 100,000 kubepods dirs classified and planned well under a second. */
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
-import { emptyHealth, parseCollectOutput } from '../../src/cgroup/collect-parse.js';
-import { classify, planPrune } from '../../src/cgroup/classify.js';
+/**
+ * The story's scale as data: a node with ~100,000 kubepods dirs (4 hierarchies, 8,333 pods, 1 in 10 live) and the
+ * collect report for it. Used by the scale test (test/cgroup/scale.test.ts) and the core bench (bench/core.ts).
+ */
+import { emptyHealth } from '../../src/cgroup/collect-parse.js';
 import type { CgroupDir, CollectedNode } from '../../src/cgroup/types.js';
 import { NOW, crictlPodsJson, crictlPsJson, hex64, sdPod, uid } from './tree.js';
 
 const HIER = ['memory', 'pids', 'cpu,cpuacct', 'blkio'];
 
 /** 4 hierarchies x (kubepods + 2 QoS + 8,333 pods x (slice + scope + conmon)) ~= 100,000 dirs; 1 in 10 pods live. */
-function bigNode(): CollectedNode {
+export function bigNode(): CollectedNode {
   const dirs: CgroupDir[] = [];
   const pods: { id: string; uid: string }[] = [];
   const containers: { id: string; podSandboxId: string; podUid: string }[] = [];
@@ -52,7 +51,7 @@ function bigNode(): CollectedNode {
 }
 
 /** The same node as the collect script would print it. */
-function asReport(n: CollectedNode): string {
+export function asReport(n: CollectedNode): string {
   const out = ['@@nodesweep-collect 1', `@@now ${n.now}`, '@@root /sys/fs/cgroup', '@@fstype 1021994 tmpfs', '@@dirlister printf'];
   for (const h of n.hierarchies) {
     out.push(`@@hierarchy v1 ${h.name} ${h.path}`, '@@dirs 1');
@@ -69,30 +68,3 @@ function asReport(n: CollectedNode): string {
   out.push('@@kubelet-pods ok /var/lib/kubelet/pods', '@@end-kubelet-pods', '@@proc-cgroups', '@@end-proc-cgroups', '@@end nodesweep-collect', '');
   return out.join('\n');
 }
-
-test('100,000 dirs: classify + planPrune well under a second, parse of the report too', () => {
-  const node = bigNode();
-  assert.ok(node.dirs.length >= 100_000, `${node.dirs.length} dirs`);
-  const report = asReport(node);
-
-  const t0 = performance.now();
-  const parsed = parseCollectOutput(report);
-  const t1 = performance.now();
-  // CPU time, not wall time: CI machines run other suites next to this one
-  const cpu0 = process.cpuUsage();
-  const c = classify(parsed, { minAgeS: 300 });
-  const plan = planPrune(c, { maxRemovals: 1_000_000 });
-  const cpu = process.cpuUsage(cpu0);
-
-  assert.equal(parsed.dirs.length, node.dirs.length);
-  // 7,499 gone pods x 3 dirs x 4 hierarchies, minus the busy scopes' pods (slice + scope + conmon stay)
-  const gone = 8333 - 834;
-  const busyGone = Array.from({ length: 8333 }, (_, i) => i).filter((i) => i % 97 === 0 && i % 10 !== 0).length;
-  assert.equal(c.counts.total, gone * 3 * 4);
-  assert.equal(c.busy.length, busyGone * 4);
-  assert.equal(plan.remove.length, (gone - busyGone) * 3 * 4 + busyGone * 4);
-  const classifyMs = (cpu.user + cpu.system) / 1000;
-  const parseMs = t1 - t0;
-  assert.ok(classifyMs < 1000, `classify + planPrune of ${node.dirs.length} dirs took ${classifyMs.toFixed(0)} ms of CPU`);
-  assert.ok(parseMs < 2000, `parse of ${node.dirs.length} dirs took ${parseMs.toFixed(0)} ms`);
-});

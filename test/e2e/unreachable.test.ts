@@ -7,7 +7,7 @@ import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { startSilentServer, refusedPort, knownHostsLine, descendantsOf } from '../helpers/sshd.js';
 import { runCli, recapLines } from '../helpers/cli.js';
 import { generateKey } from '../helpers/keys.js';
-import { processGone } from '../helpers/proc.js';
+import { endedProcessOf, readPidFile, startOfSelf } from '../helpers/proc.js';
 import { until } from '../helpers/until.js';
 
 describe('unreachable hosts and timeouts', () => {
@@ -157,14 +157,14 @@ describe('unreachable hosts and timeouts', () => {
     const playbook = join(fleet.dir, 'int.yml');
     // the first task never ends by itself: only the interrupt ends the run (runCli's bound fails a hung one)
     const running = join(fleet.dir, 'int-running');
-    const tasks = [`    - name: hold\n      shell: echo $$ > ${running}-{{ inventory_hostname }}; exec sleep 600\n`, ...Array.from({ length: 19 }, (_, i) => `    - name: next ${i}\n      shell: "true"\n`)].join('');
+    const tasks = [`    - name: hold\n      shell: echo ${startOfSelf} > ${running}-{{ inventory_hostname }}; exec sleep 600\n`, ...Array.from({ length: 19 }, (_, i) => `    - name: next ${i}\n      shell: "true"\n`)].join('');
     writeFileSync(playbook, `- hosts: nodes\n  gather_facts: false\n  tasks:\n${tasks}`);
     const pidFiles = fleet.names.map((n) => `${running}-${n}`);
     const r = await runCli(['run', playbook, ...fleet.baseArgs(inv)], {
       timeoutMs: 180_000,
       onSpawn: (child) => {
         // interrupted once every host runs `hold`, whenever that is on a busy machine
-        void until(() => pidFiles.every((f) => existsSync(f) && readFileSync(f, 'utf8').endsWith('\n')), 'hold running on every host').then(
+        void until(() => pidFiles.every((f) => readPidFile(f) !== undefined), 'hold running on every host').then(
           () => child.kill('SIGINT'),
           () => child.kill('SIGINT'),
         );
@@ -173,7 +173,7 @@ describe('unreachable hosts and timeouts', () => {
     assert.equal(r.code, 99, r.stdout + r.stderr);
     assert.match(r.stdout, /PLAY RECAP/);
     assert.doesNotMatch(r.stdout, /TASK \[next/, 'no task started after the interrupt');
-    for (const f of pidFiles) assert.ok(processGone(Number(readFileSync(f, 'utf8'))), `${f}: the running command was killed`);
+    for (const f of pidFiles) await until(() => endedProcessOf(f), `${f}: the running command killed`);
     // every connection closed: no per-connection sshd left
     await until(() => fleet.hosts.every((h) => h.connectionPids().length === 0), 'every per-connection sshd gone');
   });

@@ -10,7 +10,9 @@ import { LocalTransport } from '../../src/transport/local.js';
 import type { Transport } from '../../src/transport/types.js';
 import type { TransportFactory } from '../../src/executor/context.js';
 import type { RunEvent } from '../../src/report/events.js';
-import { CountingFactory, harness, interruptWhenRunning, inventory, pidIn, play, playbook, processGone, results, running, sh, task, touchOnResult, trail } from './harness.js';
+import { CountingFactory, harness, interruptWhenRunning, inventory, play, playbook, results, running, sh, task, touchOnResult, trail } from './harness.js';
+import { endedProcessOf } from '../helpers/proc.js';
+import { until } from '../helpers/until.js';
 
 const kinds = (events: RunEvent[], k: RunEvent['kind']) => events.filter((e) => e.kind === k);
 
@@ -111,7 +113,7 @@ describe('timeouts, interruption, unreachable hosts, module bugs', () => {
       const r = results(h.events, { task: 'slow' })[0]!;
       assert.equal(r.status, 'failed');
       assert.equal(r.result.msg, 'The shell action failed to execute in the expected time frame (1) and was terminated');
-      assert.ok(processGone(pidIn(pid)!), 'the command was killed');
+      await until(() => endedProcessOf(pid), 'the command killed');
       assert.deepEqual(trail(h.events, 'host1'), ['slow:failed']);
       assert.equal(s.exitCode, 2);
   }));
@@ -144,7 +146,7 @@ describe('timeouts, interruption, unreachable hosts, module bugs', () => {
       const s = await runPlaybook(playbook(play([slow, sh('true', { name: 'next' })]), play([task('debug', {}, { name: 'p2' })])), inventory(3), h.ctx);
       assert.equal(s.exitCode, 99);
       assert.equal(s.interrupted, true);
-      for (const p of pids) assert.ok(processGone(pidIn(p)!), `${p}: the running command was killed`);
+      for (const p of pids) await until(() => endedProcessOf(p), `${p}: the running command killed`);
       const abortedAt = h.events.findIndex((e) => e.kind === 'interrupted');
       assert.ok(abortedAt > 0);
       assert.equal(kinds(h.events, 'task_start').filter((e) => e.kind === 'task_start' && e.task !== 'slow').length, 0);

@@ -1,5 +1,5 @@
 /** Builds inventories, playbooks and run contexts for executor behaviour tests (real LocalTransport, real modules). */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import winston from 'winston';
 import { EventBus, type RunEvent } from '../../src/report/events.js';
 import type { RunContext, RunOptions, TransportFactory } from '../../src/executor/context.js';
@@ -9,7 +9,7 @@ import type { Transport } from '../../src/transport/types.js';
 import type { Inventory } from '../../src/inventory/types.js';
 import type { BlockTask, Loc, ModuleTask, Play, Playbook, TaskNode } from '../../src/playbook/types.js';
 import { until } from '../helpers/until.js';
-export { processGone } from '../helpers/proc.js';
+import { readPidFile, startOfSelf } from '../helpers/proc.js';
 
 const loc: Loc = { file: 'test.yml', line: 1, column: 1 };
 
@@ -112,18 +112,11 @@ export function trail(events: RunEvent[], host: string): string[] {
 }
 
 /**
- * A shell task that writes its PID to `pidFile` and then becomes `cmd` (exec): the test knows when it runs and
- * can tell afterwards whether it was killed.
+ * A shell task that writes its PID and start time to `pidFile` and then becomes `cmd` (exec): the test knows when
+ * it runs and can tell afterwards whether it was killed (endedProcessOf).
  */
 export function running(pidFile: string, cmd: string, extra: Partial<ModuleTask> = {}): ModuleTask {
-  return sh(`echo $$ > ${pidFile}; exec ${cmd}`, extra);
-}
-
-/** The PID a `running` task wrote, once it is running (`pidFile` complete). */
-export function pidIn(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const text = readFileSync(pidFile, 'utf8');
-  return text.endsWith('\n') ? Number(text) : undefined;
+  return sh(`echo ${startOfSelf} > ${pidFile}; exec ${cmd}`, extra);
 }
 
 /**
@@ -132,7 +125,7 @@ export function pidIn(pidFile: string): number | undefined {
  */
 export function interruptWhenRunning(h: Harness, pidFiles: string[], reason: 'SIGINT' | 'SIGTERM' = 'SIGINT'): void {
   const abort = () => h.abort.abort(reason);
-  void until(() => pidFiles.every((f) => pidIn(f) !== undefined), `tasks running (${pidFiles.join(', ')})`).then(abort, abort);
+  void until(() => pidFiles.every((f) => readPidFile(f) !== undefined), `tasks running (${pidFiles.join(', ')})`).then(abort, abort);
 }
 
 /** Create `file` when `host`'s result for `task` is reported (a task of another host can wait for it). */

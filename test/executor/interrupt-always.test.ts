@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlaybook } from '../../src/executor/run.js';
-import { block, harness, interruptWhenRunning, inventory, pidIn, play, playbook, processGone, results, running, sh, trail } from './harness.js';
+import { block, harness, interruptWhenRunning, inventory, play, playbook, results, running, sh, trail } from './harness.js';
+import { endedProcessOf, startOfSelf } from '../helpers/proc.js';
+import { until } from '../helpers/until.js';
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'nodesweep-intr-'));
@@ -42,7 +44,7 @@ describe('interrupt inside a block with always:', () => {
         inventory(2),
         h.ctx,
       );
-      for (const p of drainPids) assert.ok(processGone(pidIn(p)!), `${p}: the interrupted command was killed`);
+      for (const p of drainPids) await until(() => endedProcessOf(p), `${p}: the interrupted command killed`);
       assert.equal(s.exitCode, 99);
       assert.equal(s.interrupted, true);
       for (const host of ['host1', 'host2']) {
@@ -68,7 +70,7 @@ describe('interrupt inside a block with always:', () => {
       const s = await runPlaybook(
         playbook(
           play([
-            block([sh(`echo $$ > ${dir}/prune.{{ inventory_hostname }}; [ {{ inventory_hostname }} != host1 ] && exec sleep 20 || exit 1`, { name: 'prune' })], {
+            block([sh(`echo ${startOfSelf} > ${dir}/prune.{{ inventory_hostname }}; [ {{ inventory_hostname }} != host1 ] && exec sleep 20 || exit 1`, { name: 'prune' })], {
               rescue: [block([mark('lock'), running(`${dir}/drain.{{ inventory_hostname }}`, 'sleep 20', { name: 'drain' })], { always: [mark('uncordon'), mark('release')] })],
             }),
           ]),

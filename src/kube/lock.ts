@@ -96,7 +96,7 @@ export function chooseSlot(slots: Slot[], me: string, now: Date, isDead: (identi
   return { kind: 'busy', holders: slots.map((s) => holderOf(s.lease!)) };
 }
 
-/** Why a slot was taken over: "whose lease expired ..." or "a dead process on ctl". */
+/** Why a slot was taken over: "its lease expired 2024-..." or "process 4242 on ctl is no longer running". */
 export function takeoverReason(h: Holder, holderDead: boolean | undefined): string {
   return holderDead
     ? `${describeHolder(h.identity)} is no longer running`

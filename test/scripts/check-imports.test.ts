@@ -20,46 +20,42 @@ function tree(files: Record<string, string>): string {
   return dir;
 }
 
-function check(dir: string) {
-  const r = spawnSync(process.execPath, [SCRIPT, dir], { encoding: 'utf8', cwd: dir });
-  return { code: r.status, stderr: r.stderr };
+/** The script run on a fixture tree of these files (removed afterwards). */
+function check(files: Record<string, string>) {
+  const dir = tree(files);
+  try {
+    const r = spawnSync(process.execPath, [SCRIPT, dir], { encoding: 'utf8', cwd: dir });
+    return { code: r.status, stderr: r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('an acyclic tree passes: arrows inside a folder and down the layers are fine', () => {
-  const dir = tree({
+  const r = check({
     'errors.ts': 'export const E = 1;\n',
     'util/a.ts': "import { E } from '../errors.js';\nimport { b } from './b.js';\nexport const a = E + b;\n",
     'util/b.ts': 'export const b = 2;\n',
     'core/c.ts': "import type { X } from '../util/a.js';\nexport const c = await import('../util/b.js');\n",
   });
-  try {
-    const r = check(dir);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, '');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
 });
 
 test('a cycle through a type import, a re-export and a dynamic import is found, each arrow with file:line', () => {
-  const dir = tree({
+  const r = check({
     'alpha/one.ts': "export const x = 1;\n\nimport type { Y } from '../beta/two.js';\n",
     'beta/two.ts': "export * from '../gamma/three.js';\n",
     'gamma/three.ts': "const m = () => import('../alpha/one.js');\nexport { m };\n",
     'delta/four.ts': "import { x } from '../alpha/one.js';\nexport const y = x;\n",
   });
-  try {
-    const r = check(dir);
-    assert.equal(r.code, 1);
-    const lines = r.stderr.trim().split('\n');
-    assert.equal(lines[0], 'import cycle between src/ folders: alpha, beta, gamma');
-    assert.deepEqual(lines.slice(1).map((l) => l.trim()), [
-      'alpha -> beta  (alpha/one.ts:3)',
-      'beta -> gamma  (beta/two.ts:1)',
-      'gamma -> alpha  (gamma/three.ts:1)',
-    ]);
-    assert.ok(!r.stderr.includes('delta'), 'a folder that only points into the cycle is not part of it');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines[0], 'import cycle between src/ folders: alpha, beta, gamma');
+  assert.deepEqual(lines.slice(1).map((l) => l.trim()), [
+    'alpha -> beta  (alpha/one.ts:3)',
+    'beta -> gamma  (beta/two.ts:1)',
+    'gamma -> alpha  (gamma/three.ts:1)',
+  ]);
+  assert.ok(!r.stderr.includes('delta'), 'a folder that only points into the cycle is not part of it');
 });

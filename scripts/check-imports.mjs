@@ -4,7 +4,6 @@
 // A cycle between folders means a contract lives in the wrong place ("no arrow runs back up"); this prints each
 // cycle with one file:line per arrow and exits 1, else prints nothing and exits 0.
 //   node scripts/check-imports.mjs [SRC_DIR]
-// Not yet part of `npm test`: src/ still has the cycle it reports (docs/code-layout.md says which and why).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';

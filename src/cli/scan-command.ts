@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { runCommand, type FleetArgs, type RunCommandArgs } from './run-command.js';
 import { ScanResultSink, formatScanTable, scanJson, scanRows } from '../report/scan-table.js';
 import type { CliIo } from './main.js';
-import type { FactsArgs } from '../history/outputs.js';
+import type { FactsArgs } from '../report/facts-sink.js';
 
 export interface ScanCommandArgs extends FleetArgs, FactsArgs {
   json: boolean;

@@ -2,8 +2,7 @@
  * One transport per host for the whole run, created and connected lazily at the host's first remote task,
  * closed once at the end (also on abort and on exceptions).
  */
-import { closeTransports, type Transport } from '../transport/types.js';
-import type { TransportFactory } from './context.js';
+import { closeTransports, type Transport, type TransportFactory } from '../transport/types.js';
 
 export class TransportPool {
   private readonly transports = new Map<string, Transport>();

@@ -9,8 +9,9 @@ import type { ModuleContext, ModuleDefinition, ModuleResult, TaskStatus } from '
 import type { Condition, Loc, ModuleTask, Play, TaskCommon } from '../playbook/types.js';
 import type { BecomeSpec, ExecOptions, ExecResult, Transport } from '../transport/types.js';
 import { OMIT } from '../playbook/template.js';
-import type { RunEvent } from '../report/events.js';
-import { interruptSignalName, type RunContext, type RunLogger } from './context.js';
+import type { RunEvent } from '../events/events.js';
+import { interruptSignalName, type RunContext } from './context.js';
+import type { RunLogger } from '../contracts/logger.js';
 import type { TransportPool } from './connection.js';
 import { HostState, mergeVarLayers, type Vars } from './host-state.js';
 import { resolveBecome, resolveCheckMode, shouldRunByTags } from './plan.js';

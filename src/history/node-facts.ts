@@ -6,9 +6,9 @@
  * a crio restart (`crio_restart`, issue 4) counts as a remediation. Result fields are read defensively: a
  * field a module does not report is null, never a guess.
  */
-import type { ClusterCleanupEvent, HostStats, RunEvent } from '../report/events.js';
-import { emptyStats } from '../report/events.js';
-import { StatsAggregator, isItemResult } from '../report/stats.js';
+import type { ClusterCleanupEvent, HostStats, RunEvent } from '../events/events.js';
+import { emptyStats } from '../events/events.js';
+import { StatsAggregator, isItemResult } from '../events/stats.js';
 import type { TaskStatus } from '../modules/types.js';
 import { moduleBase } from '../playbook/walk.js';
 

@@ -6,36 +6,31 @@
  * its plays (Ctrl-C included), it releases the Leases it still holds. --check only says what it would do.
  * Failures here never fail the run: they are said, and the modules themselves fail closed.
  */
-import type { ClusterCleanupEvent } from '../report/events.js';
 import type { KubeAccess } from './access.js';
 import type { KubeClient } from './client.js';
 import { cordonRecord, judgeRecord, leaseRef, uncordonFor } from './cordon.js';
 import { clearHolder, LOCK_LABELS } from './lock.js';
 import { describeHolder } from './holder.js';
 import { errorMessage } from '../errors.js';
-import type { Playbook } from '../playbook/types.js';
-import type { ModuleRegistry } from '../modules/registry.js';
-import { moduleBase, moduleTasks } from '../playbook/walk.js';
 
 export const DEFAULT_LOCK_NAMESPACE = 'kube-system';
 
+/** One thing the recovery did or would do about what a run left in the cluster (an event of the run's stream). */
+export interface ClusterCleanupEvent {
+  kind: 'cluster_cleanup';
+  /** start: left by runs that are gone; end: this run's own Leases, still held when its plays ended. */
+  phase: 'start' | 'end';
+  action: 'uncordon' | 'release';
+  /** `node NAME` or `lease NAMESPACE/NAME` */
+  target: string;
+  /** The holder identity the record or Lease named. */
+  holder: string;
+  /** would: --check; left: nothing done, and why (an owner nodesweep cannot judge). */
+  outcome: 'done' | 'would' | 'left' | 'failed';
+  msg: string;
+}
+
 type Emit = (e: ClusterCleanupEvent) => void;
-
-/** Does the playbook use a module that works on the cluster (ModuleDefinition.usesCluster)? */
-export function usesCluster(playbook: Playbook, modules: ModuleRegistry): boolean {
-  for (const t of moduleTasks(playbook)) if (modules.get(t.module)?.usesCluster) return true;
-  return false;
-}
-
-/** The namespaces of the playbook's kube_lock tasks (literal ones; a templated one may be any: the default too). */
-export function lockNamespacesOf(playbook: Playbook): string[] {
-  const out = new Set([DEFAULT_LOCK_NAMESPACE]);
-  for (const t of moduleTasks(playbook)) {
-    const ns = t.args.namespace;
-    if (moduleBase(t.module) === 'kube_lock' && typeof ns === 'string' && !ns.includes('{')) out.add(ns);
-  }
-  return [...out];
-}
 
 export interface RecoveryOptions {
   check: boolean;

@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import type { BecomeSpec, Transport } from '../transport/types.js';
 import type { KubeAccess } from '../kube/access.js';
-import type { RunLogger } from '../executor/context.js';
+import type { RunLogger } from '../contracts/logger.js';
 
 export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 

@@ -4,10 +4,10 @@
  * belongs to another task than the previous line, so interleaved output stays readable.
  */
 import type { Writable } from 'node:stream';
-import type { ClusterCleanupEvent, EventSink, HostStats, RunEvent } from './events.js';
+import type { ClusterCleanupEvent, EventSink, HostStats, RunEvent } from '../events/events.js';
 import type { ModuleResult, TaskStatus } from '../modules/types.js';
 import { Redactor } from './redact.js';
-import { StatsAggregator, isItemResult, recapLine } from './stats.js';
+import { StatsAggregator, isItemResult, recapLine } from '../events/stats.js';
 import { pyJsonDumps, pyStr } from './pyjson.js';
 import { displayDict, isVerboseAlways, abbreviateLists } from './view.js';
 

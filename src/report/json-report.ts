@@ -1,9 +1,9 @@
 /** `--report-json FILE`: the whole run as one JSON document, written on close. */
-import type { ClusterCleanupEvent, EventSink, HostStats, RunEvent } from './events.js';
-import { emptyStats, interruptedTaskMessage } from './events.js';
+import type { ClusterCleanupEvent, EventSink, HostStats, RunEvent } from '../events/events.js';
+import { emptyStats, interruptedTaskMessage } from '../events/events.js';
 import type { ModuleResult, TaskStatus } from '../modules/types.js';
 import { Redactor } from './redact.js';
-import { StatsAggregator, isItemResult } from './stats.js';
+import { StatsAggregator, isItemResult } from '../events/stats.js';
 import { writeFileAtomic } from './files.js';
 
 export interface JsonTaskEntry {

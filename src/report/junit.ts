@@ -1,7 +1,7 @@
 /** `--junit FILE`: one testcase per host per task (classname = play, name = "host: task"). */
-import { interruptedTaskMessage, type EventSink, type RunEvent } from './events.js';
+import { interruptedTaskMessage, type EventSink, type RunEvent } from '../events/events.js';
 import { Redactor } from './redact.js';
-import { isItemResult } from './stats.js';
+import { isItemResult } from '../events/stats.js';
 import { displayDict } from './view.js';
 import { pyJsonDumps } from './pyjson.js';
 import { writeFileAtomic } from './files.js';

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'winston';
 import { OutputWriteError } from './files.js';
-import { interruptedTaskMessage, type EventSink, type RunEvent } from './events.js';
+import { interruptedTaskMessage, type EventSink, type RunEvent } from '../events/events.js';
 import { Redactor } from './redact.js';
 
 export class LogSink implements EventSink {

@@ -3,8 +3,8 @@
  * (ansible_password, ansible_become_password, --ask-become-pass, ...) never reach any output.
  */
 import type { ModuleResult } from '../modules/types.js';
-import type { RunEvent } from './events.js';
-import { NO_LOG_RESULT } from './events.js';
+import type { RunEvent } from '../events/events.js';
+import { NO_LOG_RESULT } from '../events/events.js';
 
 /** Keys whose values are always replaced, wherever they appear in a result (e.g. a debug of hostvars). */
 export const SECRET_KEYS: ReadonlySet<string> = new Set([

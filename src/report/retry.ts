@@ -1,6 +1,6 @@
 /** Retry file: failed and unreachable hosts, sorted, one per line; rerun with `--limit @FILE`. Written only if any. */
-import type { EventSink, HostStats, RunEvent } from './events.js';
-import { StatsAggregator } from './stats.js';
+import type { EventSink, HostStats, RunEvent } from '../events/events.js';
+import { StatsAggregator } from '../events/stats.js';
 import { writeFileAtomic } from './files.js';
 
 export function retryHosts(stats: Record<string, HostStats>): string[] {

@@ -3,7 +3,7 @@
  * people or JSON for machines. A node whose scan did not run (unreachable, failed) gets a row saying why.
  */
 import type { ModuleResult } from '../modules/types.js';
-import type { RunEvent } from './events.js';
+import type { RunEvent } from '../events/events.js';
 
 export interface ScanTableRow {
   host: string;

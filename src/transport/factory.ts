@@ -9,12 +9,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { UsageError, errorMessage } from '../errors.js';
-import type { RunOptions, TransportFactory } from '../executor/context.js';
+import type { RunOptions } from '../contracts/run-options.js';
 import { KnownHostsFile } from './known-hosts.js';
 import { LocalTransport } from './local.js';
 import { defaultEnvironment, resolveConnectionSpec, type SpecEnvironment } from './spec.js';
 import { GLOBAL_KNOWN_HOSTS, SshTransport, type SshTransportOptions } from './ssh.js';
-import { closeTransports, type CloseOptions, type Transport } from './types.js';
+import { closeTransports, type CloseOptions, type Transport, type TransportFactory } from './types.js';
 
 export interface TransportFactoryDeps {
   /** Parsed ssh config (or its text). Default: read `sshConfigFile`. */

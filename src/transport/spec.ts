@@ -9,7 +9,7 @@ import { shlexSplit } from '../util/shlex.js';
 import { homedir, userInfo } from 'node:os';
 import SSHConfig from 'ssh-config';
 import { ConnectError } from '../errors.js';
-import type { HostKeyChecking, RunOptions } from '../executor/context.js';
+import type { HostKeyChecking, RunOptions } from '../contracts/run-options.js';
 import type { BecomeSpec } from './types.js';
 
 export interface IdentitySpec {

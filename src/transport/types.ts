@@ -73,3 +73,8 @@ export function shQuote(s: string): string {
   if (s !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/** Creates a host's transport from its merged vars and the run options (SSH or local). */
+export interface TransportFactory {
+  create(host: string, hostVars: Record<string, unknown>): Transport;
+}

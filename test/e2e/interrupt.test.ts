@@ -11,8 +11,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { join } from 'node:path';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { runCli, recapLines } from '../helpers/cli.js';
-import { recapLine } from '../../src/report/stats.js';
-import { emptyStats } from '../../src/report/events.js';
+import { recapLine } from '../../src/events/stats.js';
+import { emptyStats } from '../../src/events/events.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 
 /** ansible-playbook -c local on one host: the oracle for what a task's result says. */

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli } from '../helpers/cli.js';
 import { ansiblePlaybook } from '../helpers/ansible.js';
-import { NO_LOG_RESULT } from '../../src/report/events.js';
+import { NO_LOG_RESULT } from '../../src/events/events.js';
 
 const CENSORED = NO_LOG_RESULT.censored;
 

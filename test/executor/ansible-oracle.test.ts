@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parsePlaybook } from '../../src/playbook/load.js';
 import { builtinModules } from '../../src/modules/index.js';
 import { runPlaybook } from '../../src/executor/run.js';
-import type { HostStats } from '../../src/report/events.js';
+import type { HostStats } from '../../src/events/events.js';
 import { harness, inventory } from './harness.js';
 import { ansiblePlaybook } from '../helpers/ansible.js';
 

@@ -3,7 +3,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePlaybook } from '../../src/playbook/load.js';
 import { runPlaybook } from '../../src/executor/run.js';
-import type { RunOptions } from '../../src/executor/context.js';
+import type { RunOptions } from '../../src/contracts/run-options.js';
 import { harness, inventory, results } from './harness.js';
 
 async function run(yaml: string, hosts: Parameters<typeof inventory>[0] = 1, opts: Partial<RunOptions> = {}, groups: Record<string, string[]> = {}) {

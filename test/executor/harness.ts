@@ -1,8 +1,10 @@
 /** Builds inventories, playbooks and run contexts for executor behaviour tests (real LocalTransport, real modules). */
 import { writeFileSync } from 'node:fs';
 import winston from 'winston';
-import { EventBus, type RunEvent } from '../../src/report/events.js';
-import type { RunContext, RunOptions, TransportFactory } from '../../src/executor/context.js';
+import { EventBus, type RunEvent } from '../../src/events/events.js';
+import type { RunContext } from '../../src/executor/context.js';
+import type { RunOptions } from '../../src/contracts/run-options.js';
+import type { TransportFactory } from '../../src/transport/types.js';
 import { builtinModules } from '../../src/modules/index.js';
 import { LocalTransport } from '../../src/transport/local.js';
 import type { Transport } from '../../src/transport/types.js';

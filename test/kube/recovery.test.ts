@@ -16,7 +16,7 @@ import { procProbe } from '../../src/kube/process-probe.js';
 import { microTime } from '../../src/kube/client.js';
 import { kubeLockModule } from '../../src/modules/kube_lock.js';
 import { kubeCordonModule } from '../../src/modules/kube_cordon.js';
-import type { ClusterCleanupEvent, RunEvent } from '../../src/report/events.js';
+import type { ClusterCleanupEvent, RunEvent } from '../../src/events/events.js';
 import { TestClock } from '../helpers/clock.js';
 
 const LABELS = { 'app.kubernetes.io/managed-by': 'nodesweep', 'nodesweep.io/lock': 'nodesweep-remediation' };

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConsoleSink, type ConsoleOptions } from '../../src/report/console.js';
-import type { RunEvent } from '../../src/report/events.js';
+import type { RunEvent } from '../../src/events/events.js';
 import { Scenario, collector } from './scenario.js';
 
 function render(events: RunEvent[], opts: Partial<ConsoleOptions> = {}, columns?: number): string {

@@ -3,7 +3,7 @@
  * system.slice climbing towards 1 GiB, kubelet CPU climbing with it; the others leaking lightly, worker-01 pruned
  * two days ago), then today's run: scan, prune, a crio restart where crio holds a leak, prune again, scan.
  */
-import type { RunEvent } from '../../src/report/events.js';
+import type { RunEvent } from '../../src/events/events.js';
 import { nodeFacts, type RunFacts } from '../../src/history/node-facts.js';
 import { recordRun, type HistoryDb } from '../../src/history/db.js';
 import { Scenario } from './scenario.js';

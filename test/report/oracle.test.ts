@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConsoleSink } from '../../src/report/console.js';
-import { exitCodeFor } from '../../src/report/stats.js';
+import { exitCodeFor } from '../../src/events/stats.js';
 import { shellModule } from '../../src/modules/shell.js';
 import { commandModule } from '../../src/modules/command.js';
 import { debugModule } from '../../src/modules/debug.js';

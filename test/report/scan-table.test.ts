@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScanResultSink, formatBytes, formatScanTable, scanJson, scanRows } from '../../src/report/scan-table.js';
-import type { RunEvent } from '../../src/report/events.js';
+import type { RunEvent } from '../../src/events/events.js';
 import type { ModuleResult } from '../../src/modules/types.js';
 
 function scanResult(verdict: string, over: Partial<ModuleResult> = {}): ModuleResult {

@@ -1,8 +1,8 @@
 /** Builds RunEvent sequences for report tests: a tiny script of what each host did. */
 import { Writable } from 'node:stream';
-import type { RunEvent, HostStats } from '../../src/report/events.js';
+import type { RunEvent, HostStats } from '../../src/events/events.js';
 import type { ModuleResult, TaskStatus } from '../../src/modules/types.js';
-import { StatsAggregator, exitCodeFor } from '../../src/report/stats.js';
+import { StatsAggregator, exitCodeFor } from '../../src/events/stats.js';
 
 export class Scenario {
   readonly events: RunEvent[] = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, readFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBus } from '../../src/report/events.js';
+import { EventBus } from '../../src/events/events.js';
 import { JsonReportSink } from '../../src/report/json-report.js';
 import { JunitSink, xmlEscape } from '../../src/report/junit.js';
 import { RetryFileSink } from '../../src/report/retry.js';

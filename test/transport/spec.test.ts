@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectError } from '../../src/errors.js';
-import type { RunOptions } from '../../src/executor/context.js';
+import type { RunOptions } from '../../src/contracts/run-options.js';
 import { proxyCommandToJump, resolveConnectionSpec, shellSplit, type ConnectionSpec } from '../../src/transport/spec.js';
 
 const ENV = { home: '/home/me', localUser: 'me' };

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthError, ConnectError, HostKeyError } from '../../src/errors.js';
-import type { RunOptions } from '../../src/executor/context.js';
+import type { RunOptions } from '../../src/contracts/run-options.js';
 import { DefaultTransportFactory } from '../../src/transport/factory.js';
 import { parseKnownHosts } from '../../src/transport/known-hosts.js';
 import { LocalTransport } from '../../src/transport/local.js';

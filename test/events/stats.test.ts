@@ -1,8 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { StatsAggregator, exitCodeFor, recapLine } from '../../src/report/stats.js';
-import { emptyStats, type HostStats } from '../../src/report/events.js';
-import { Scenario, statsOf } from './scenario.js';
+import { StatsAggregator, exitCodeFor, recapLine } from '../../src/events/stats.js';
+import { emptyStats, type HostStats } from '../../src/events/events.js';
+import { Scenario, statsOf } from '../report/scenario.js';
 
 const S = (o: Partial<HostStats>): HostStats => ({ ...emptyStats(), ...o });
 

@@ -3,6 +3,9 @@
  * are sinks of it. Tests assert on events, not on formatted text.
  */
 import type { ModuleResult, TaskStatus } from '../modules/types.js';
+import type { ClusterCleanupEvent } from '../kube/recovery.js';
+
+export type { ClusterCleanupEvent };
 
 export interface HostStats {
   ok: number;
@@ -78,19 +81,6 @@ export type RunEvent =
       interrupted: boolean;
     };
 
-export interface ClusterCleanupEvent {
-  kind: 'cluster_cleanup';
-  /** start: left by runs that are gone; end: this run's own Leases, still held when its plays ended. */
-  phase: 'start' | 'end';
-  action: 'uncordon' | 'release';
-  /** `node NAME` or `lease NAMESPACE/NAME` */
-  target: string;
-  /** The holder identity the record or Lease named. */
-  holder: string;
-  /** would: --check; left: nothing done, and why (an owner nodesweep cannot judge). */
-  outcome: 'done' | 'would' | 'left' | 'failed';
-  msg: string;
-}
 
 export type RunEventKind = RunEvent['kind'];
 

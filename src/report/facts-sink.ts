@@ -3,18 +3,18 @@
  * It keeps the run's (redacted) events, derives the facts once on close, records them, then writes the files,
  * so the page's history curves include this run.
  */
-import { settleEach, type EventSink, type RunEvent } from '../report/events.js';
-import type { Redactor } from '../report/redact.js';
-import { writeFileAtomic } from '../report/files.js';
-import { FACT_MODULES, moduleBase, nodeFacts, shownMessage, type RunFacts } from './node-facts.js';
+import { settleEach, type EventSink, type RunEvent } from '../events/events.js';
+import type { Redactor } from './redact.js';
+import { writeFileAtomic } from './files.js';
+import { FACT_MODULES, moduleBase, nodeFacts, shownMessage, type RunFacts } from '../history/node-facts.js';
 import { playbookUses } from '../playbook/walk.js';
-import { defaultStateDbPath } from './options.js';
-import type { NodeHistory } from './db.js';
+import { defaultStateDbPath } from '../history/options.js';
+import type { NodeHistory } from '../history/db.js';
 import { errorMessage } from '../errors.js';
-import type { FactsArgs } from './options.js';
+import type { FactsArgs } from '../history/options.js';
 import type { Playbook } from '../playbook/types.js';
 
-export type { FactsArgs } from './options.js';
+export type { FactsArgs } from '../history/options.js';
 
 /** How far back the HTML report draws each node's curve. */
 export const HTML_HISTORY_DAYS = 30;
@@ -53,7 +53,7 @@ export class FactsSink implements EventSink {
     // (not at run_start: that would delay the first connections).
     if (raw.kind === 'task_result' && !this.prefetched && recordsHistory(this.opts)) {
       this.prefetched = true;
-      void import('./db.js').catch(() => undefined);
+      void import('../history/db.js').catch(() => undefined);
     }
     const ev = this.opts.redactor.event(raw);
     // The facts need the full results of the fact modules only: of the others, status + the message shown.
@@ -80,11 +80,11 @@ export class FactsSink implements EventSink {
     // A metrics file that cannot be written must not cost the HTML report, nor the other way round.
     const failures = await settleEach([
       async () => {
-        if (metricsFile) await (await import('../report/metrics.js')).writeMetricsFile(metricsFile, run);
+        if (metricsFile) await (await import('./metrics.js')).writeMetricsFile(metricsFile, run);
       },
       async () => {
         if (!reportHtml) return;
-        const { buildHtmlData, renderHtmlReport } = await import('../report/html/report.js');
+        const { buildHtmlData, renderHtmlReport } = await import('./html/report.js');
         await writeFileAtomic(reportHtml, renderHtmlReport(buildHtmlData(run, history, { command: this.opts.command, now })));
       },
     ]);
@@ -94,7 +94,7 @@ export class FactsSink implements EventSink {
   private async recordHistory(run: RunFacts, now: number): Promise<NodeHistory[] | null> {
     const path = this.opts.stateDb!;
     try {
-      const { openHistory, queryHistory, recordRun } = await import('./db.js');
+      const { openHistory, queryHistory, recordRun } = await import('../history/db.js');
       const db = openHistory(path);
       try {
         recordRun(db, run, { command: this.opts.command, now });

@@ -3,7 +3,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePlaybook } from '../../src/playbook/load.js';
 import { builtinModules } from '../../src/modules/index.js';
-import { playbookGathersFacts } from '../../src/history/outputs.js';
+import { playbookGathersFacts } from '../../src/report/facts-sink.js';
 
 const play = (tasks: string, extra = '') => `- hosts: all\n  gather_facts: false\n${extra}  tasks:\n${tasks}`;
 

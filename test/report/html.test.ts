@@ -232,6 +232,34 @@ describe('HTML report without history or cgroup data', () => {
     await l.page.close();
   });
 
+  test('a fact not measured after the prune reads "not measured", in the table and on the bars, never the value before', async () => {
+    const { nodeFacts } = await import('../../src/history/node-facts.js');
+    const { Scenario } = await import('./scenario.js');
+    const { leaks, scanResult, pruneResult, GIB, MIB } = await import('../history/fixtures.js');
+    const L = leaks('pod', 4);
+    const ev = new Scenario('prune.yml', ['n1'])
+      .startPlay('p', ['n1'])
+      .result('scan', 'cgroup_scan', 'n1', 'ok', scanResult(L, { crio: 1.05 * GIB, system: 1.2 * GIB, cpu: 0.37, numCgroups: { memory: 700 } }))
+      // memory measured after removing; kubelet CPU not sampled, num_cgroups not read
+      .result('prune', 'cgroup_prune', 'n1', 'changed', pruneResult(L, { after: { crio: 155 * MIB, system: 340 * MIB, numCgroups: {} } }))
+      .end().events;
+    const path = join(dir, 'not-measured.html');
+    await (await import('node:fs/promises')).writeFile(path, renderHtmlReport(buildHtmlData(nodeFacts(ev), null, { command: 'run', now: NOW })));
+    const l = await load(path);
+    assert.deepEqual([l.consoleErrors, l.requests], [[], []]);
+    const row = (await l.page.textContent('tr.node-row[data-node="n1"]'))!.replace(/\s+/g, ' ');
+    assert.match(row, /340 MiB/);
+    assert.match(row, /0\.37 → not measured/);
+    assert.match(row, /700 → not measured/);
+    for (const chart of ['kubelet-cpu', 'num-cgroups']) {
+      const label = await l.page.textContent(`svg[data-chart="${chart}"] text.bar-value[data-node="n1"][data-series="after"]`);
+      assert.equal(label, 'after not measured', chart);
+    }
+    const data = JSON.parse((await l.page.textContent('#nodesweep-data'))!);
+    assert.deepEqual([data.nodes[0].after.kubelet_cpu_cores, data.nodes[0].after.num_cgroups, data.nodes[0].after.crio_memory_bytes], [null, null, 155 * MIB]);
+    await l.page.close();
+  });
+
   test('text from results is escaped, and the embedded JSON cannot close its script element', async () => {
     const evil = '</script><img src=x onerror=alert(1)>';
     const path = join(dir, 'evil.html');

@@ -157,16 +157,22 @@ function verdictVars(v: NodeVerdict): string {
 }
 
 const dash = '<span class="muted">–</span>';
+/** A fact the run did not measure (e.g. after a prune whose measurement failed): said so, never the value before. */
+export const NOT_MEASURED_TEXT = 'not measured';
+const notMeasured = `<span class="muted not-measured">${NOT_MEASURED_TEXT}</span>`;
 const isoMin = (t: number | null) => (t === null ? '–' : new Date(t * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC');
 
-function beforeAfter(b: number | null | undefined, a: number | null | undefined, fmt: (n: number) => string): string {
+/** `before → after`; one value when they are the same snapshot's or equal; `not measured` for a missing after. */
+function beforeAfter(b: number | null | undefined, a: number | null | undefined, fmt: (n: number) => string, sameSnapshot: boolean): string {
   if (a == null && b == null) return dash;
-  if (b == null || b === a) return esc(fmt(a ?? b!));
-  return `${esc(fmt(b))} <span class="arrow">→</span> ${a == null ? dash : esc(fmt(a))}`;
+  if (a == null) return sameSnapshot ? esc(fmt(b!)) : `${esc(fmt(b!))} <span class="arrow">→</span> ${notMeasured}`;
+  if (b == null || b === a) return esc(fmt(a));
+  return `${esc(fmt(b))} <span class="arrow">→</span> ${esc(fmt(a))}`;
 }
 
-function memCell(v: number | null | undefined): string {
-  if (v == null) return dash;
+/** The value the run left; `not measured` when the node has an after snapshot without it. */
+function memCell(v: number | null | undefined, hasAfter: boolean): string {
+  if (v == null) return hasAfter ? notMeasured : dash;
   return v >= SYSTEM_RESERVATION_BYTES ? `<span class="over">${esc(formatBytes(v))}</span>` : esc(formatBytes(v));
 }
 
@@ -177,14 +183,14 @@ function summaryTable(nodes: HtmlReportData['nodes']): string {
     const st = n.stats;
     return `<tr class="node-row" data-node="${esc(n.node)}" data-verdict="${n.verdict}" style="${verdictVars(n.verdict)}">
 <td>${esc(n.node)}</td><td class="l"><span class="pill">${esc(VERDICT_STYLE[n.verdict].text)}</span></td>
-<td>${beforeAfter(b?.leaked_total, a?.leaked_total, formatCount)}</td>
+<td>${beforeAfter(b?.leaked_total, a?.leaked_total, formatCount, b === a)}</td>
 <td>${n.pruned ? formatCount(n.removed.length) : dash}</td>
 <td>${n.busy.length ? `<b>${n.busy.length}</b>` : a ? '0' : dash}</td>
 <td>${n.refused.length || (a ? '0' : dash)}</td>
-<td>${memCell(a?.system_slice_memory_bytes)}</td>
-<td>${memCell(a?.crio_memory_bytes)}</td>
-<td>${beforeAfter(b?.kubelet_cpu_cores, a?.kubelet_cpu_cores, formatCores)}</td>
-<td>${beforeAfter(b?.num_cgroups, a?.num_cgroups, formatCount)}</td>
+<td>${memCell(a?.system_slice_memory_bytes, a != null)}</td>
+<td>${memCell(a?.crio_memory_bytes, a != null)}</td>
+<td>${beforeAfter(b?.kubelet_cpu_cores, a?.kubelet_cpu_cores, formatCores, b === a)}</td>
+<td>${beforeAfter(b?.num_cgroups, a?.num_cgroups, formatCount, b === a)}</td>
 <td class="l muted tasks-cell">${st.ok} ok, ${st.changed} changed${st.failed ? `, <span class="over">${st.failed} failed</span>` : ''}${st.unreachable ? `, <span class="over">${st.unreachable} unreachable</span>` : ''}${st.rescued ? `, ${st.rescued} rescued` : ''}</td>
 </tr>`;
   });

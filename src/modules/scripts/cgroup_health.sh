@@ -41,6 +41,14 @@ ns_clock() {
 ns_kubelet_find() {
   ns_kpid=''
   ns_kby=''
+  # the caller may have globbing off (cgroup_prune.sh's set -f): on for the two globs here, then as it was
+  ns_kf=$-
+  set +f
+  ns_kubelet_find_globbing
+  case $ns_kf in *f*) set -f ;; esac
+  return 0
+}
+ns_kubelet_find_globbing() {
   for ns_f in "$CGROUP_ROOT/system.slice/kubelet.service/cgroup.procs" "$CGROUP_ROOT"/*/system.slice/kubelet.service/cgroup.procs; do
     [ -r "$ns_f" ] || continue
     ns_p=''

@@ -53,6 +53,8 @@ export interface LabNodeInfo {
   leakedDirs: number;
   crioHeld: number;
   livePods: number;
+  /** The node's kubelet stand-in (also in pids: stopped by PID with the rest). */
+  kubeletPid?: number;
 }
 
 /** DIR/lab.json: everything the lab made, kept current while it is built, so `down` can undo a half-built lab. */
@@ -377,6 +379,7 @@ export async function labServe(dir: string, log: (line: string) => void = (l) =>
         leakedDirs: b.counts.leakedDirs,
         crioHeld: b.counts.crioHeld,
         livePods: b.counts.livePods,
+        kubeletPid: b.kubeletPid,
       });
       save();
       log(`${pn.name}: ${b.counts.leakedPods} leaked pods (${b.counts.leakedDirs} dirs) built in ${Date.now() - t0} ms, ssh on ${host}:${server.port}`);

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { createCrictlStub, type StubContainer, type StubPod } from './crictl-standin.js';
 import type { PlannedNode, PlannedPod, Qos } from './plan.js';
 import { writeNodeBin, type NodeBin } from './standins.js';
+import { startKubeletStandin } from './kubelet-standin.js';
 
 export const CGROUP_FS = '/sys/fs/cgroup';
 export type LabMode = 'cgroup-v1' | 'cgroup-v2' | 'plain';
@@ -133,6 +134,10 @@ export interface BuiltLabNode {
   cgroupSubtrees: string[];
   children: ChildProcess[];
   counts: { leakedPods: number; leakedDirs: number; crioHeld: number; livePods: number };
+  /** The node's kubelet stand-in (src/lab/kubelet-standin.ts), in its system.slice/kubelet.service cgroup. */
+  kubeletPid: number;
+  /** Where the kubelet stand-in writes `LEAKED BUSY_CS` every cycle. */
+  kubeletStatus: string;
   /** Plain or cgroup-v1 mode: system.slice's memory is simulated; keep it current with updateSimMemory. */
   simMemory?: SimMemory;
 }
@@ -373,6 +378,26 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   writeFileSync(join(stateDir, 'crio-main.pids'), `${mainCrio}\n`);
   for (const f of crioProcs) writeFileSync(f, String(mainCrio));
 
+  // kubelet: its own process in the node's system.slice/kubelet.service of every hierarchy (a real cgroup: moved
+  // in; a plain one: a cgroup.procs file naming it), where the collector finds this node's kubelet.
+  const notLeaked = [...plan.live, ...plan.terminating].map((p) => p.uid.replace(/-/g, '_'));
+  const kubeletStatus = join(stateDir, 'kubelet.status');
+  const kubelet = startKubeletStandin(libexec, {
+    hierarchy: hierarchies[0]!.path,
+    notLeaked,
+    podsPerLeak: plan.leaks.length > 0 ? plan.cronPodsRun / plan.leaks.length : 1,
+    statusFile: kubeletStatus,
+    parentPid: process.pid,
+  });
+  children.push(kubelet);
+  o.onProcess?.(kubelet.pid!, 'kubelet');
+  for (const h of hierarchies) {
+    mk(join(h.path, 'system.slice'));
+    mk(join(h.path, 'system.slice', 'kubelet.service'));
+    const f = join(h.path, 'system.slice', 'kubelet.service', 'cgroup.procs');
+    writeFileSync(f, h.mountRoot === undefined ? `${kubelet.pid}\n` : String(kubelet.pid));
+  }
+
   // Ages last: creating a child restamps its parent. utimes works on cgroupfs too.
   const now = Date.now() / 1000;
   for (const [p, a] of ages) utimesSync(p, now - a, now - a);
@@ -389,6 +414,8 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
     cgroupSubtrees: subtrees,
     children,
     counts: { leakedPods: plan.leaks.length, leakedDirs, crioHeld, livePods: plan.live.length },
+    kubeletPid: kubelet.pid!,
+    kubeletStatus,
     ...(simMemory ? { simMemory } : {}),
   };
 }
@@ -427,7 +454,7 @@ function sleepMs(ms: number): void {
 }
 
 /** The lab's own processes: only these are ever killed when they turn up in a lab cgroup. */
-export const LAB_COMMS = new Set(['sleep', 'crio']);
+export const LAB_COMMS = new Set(['sleep', 'crio', 'kubelet']);
 
 /**
  * Remove real cgroup subtrees the lab created: kill the lab's processes still inside (a process anything else

@@ -161,11 +161,16 @@ export const CRIO_BASE_BYTES = 150 * 2 ** 20;
 export const CRIO_PER_LEAKED_POD_BYTES = 0.5 * 2 ** 20;
 export const SYSTEM_SLICE_OTHER_BYTES = 180 * 2 ** 20;
 
+/** The dirs whose pod slices crio's simulated memory follows (the lab watches them, so it follows at once). */
+export function simMemoryDirs(m: SimMemory): string[] {
+  const kp = join(m.hierarchy, 'kubepods.slice');
+  return [kp, join(kp, 'kubepods-burstable.slice'), join(kp, 'kubepods-besteffort.slice')];
+}
+
 /** Count the leaked pod slices left in the simulated memory hierarchy and rewrite the usage files if it changed. */
 export function updateSimMemory(m: SimMemory): void {
   let leaked = 0;
-  const kp = join(m.hierarchy, 'kubepods.slice');
-  for (const d of [kp, join(kp, 'kubepods-burstable.slice'), join(kp, 'kubepods-besteffort.slice')]) {
+  for (const d of simMemoryDirs(m)) {
     let names: string[];
     try {
       names = readdirSync(d);

@@ -6,13 +6,12 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { EventBus } from '../../src/report/events.js';
 import { JsonReportSink, type JsonReport } from '../../src/report/json-report.js';
 import { Redactor, MASK } from '../../src/report/redact.js';
@@ -22,30 +21,11 @@ import { LEAK_KINDS, SYSTEM_RESERVATION_BYTES } from '../../src/history/node-fac
 import { buildHtmlData, renderHtmlReport } from '../../src/report/html/report.js';
 import { NODES, recordStoryHistory, storyRunEvents } from './html-story.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const NOW = Date.parse('2026-03-10T09:00:00Z') / 1000;
 const SECRET = 'hunter2-very-secret';
 
-/** Debian's chromium, installed when missing (we run as root; CI's .ci/run installs it too). */
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { stdio: 'ignore', env });
-}
-
 let dir = '';
 let context: BrowserContext | undefined;
-
-async function launch(): Promise<BrowserContext> {
-  // a fresh profile, no background traffic: this machine's network is closed and the page must not need it
-  return chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
-}
 
 interface Loaded {
   page: Page;
@@ -82,9 +62,8 @@ function resultsOf(report: JsonReport, host: string, module: string): Result[] {
 }
 
 before(async () => {
-  ensureChromium();
   dir = await mkdtemp(join(tmpdir(), 'ns-html-'));
-  context = await launch();
+  context = await launchChromium(dir);
 });
 after(async () => {
   await context?.close();

@@ -376,9 +376,9 @@ export function renderHtmlReport(data: HtmlReportData): string {
 ${legend(LEAK_KINDS.map((k) => [KIND_COLOR[k], k]))}${hbarChart({ id: 'leaked', rows: leakedRows(nodes), format: formatCount })}</section>
 <section><h2>Memory against the 1 GiB system reservation</h2><p class="sub">system.slice and crio.service before the run (light) and as the run left them; past the red line kubelet's reservation no longer covers the system.</p>
 ${legend([[MEM_BEFORE_COLOR['system.slice'], 'system.slice before'], [MEM_COLOR['system.slice'], 'system.slice'], [MEM_BEFORE_COLOR.crio, 'crio before'], [MEM_COLOR.crio, 'crio']])}${hbarChart({ id: 'memory', rows: memoryRows(nodes), format: formatBytes, ticks: byteTicks, refLine: { value: SYSTEM_RESERVATION_BYTES, label: '1 GiB' } })}</section>
-<section><h2>kubelet CPU</h2><p class="sub">Cores kubelet used, before and after: it burns CPU retrying work on pods that are gone while their cgroups remain.</p>
+<section><h2>kubelet CPU</h2><p class="sub">Cores kubelet used over a short sample, before and right after the prune: it burns CPU retrying work on pods that are gone while their cgroups remain.</p>
 ${legend([[PHASE_COLOR.before, 'before'], [PHASE_COLOR.after, 'after']])}${hbarChart({ id: 'kubelet-cpu', rows: metricRows(nodes, (s) => s.kubelet_cpu_cores), format: formatCores })}</section>
-<section><h2>num_cgroups</h2><p class="sub">Highest num_cgroups of /proc/cgroups over the controllers, before and after.</p>
+<section><h2>num_cgroups</h2><p class="sub">Highest num_cgroups over the controllers (/proc/cgroups, or the node's own subtree when its cgroup root is one), before and after the prune measured it.</p>
 ${legend([[PHASE_COLOR.before, 'before'], [PHASE_COLOR.after, 'after']])}${hbarChart({ id: 'num-cgroups', rows: metricRows(nodes, (s) => s.num_cgroups), format: formatCount })}</section>`
     : `<section><h2>No cgroup data</h2><p class="sub">No cgroup_scan or cgroup_prune result in this run.</p></section>`;
   const r = data.run;

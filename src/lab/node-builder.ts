@@ -322,6 +322,8 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   }
   crictl.setState(stubPods, stubContainers);
 
+  // Each leak built stands for this many pods of the schedule (crio's memory and kubelet's CPU follow the pods).
+  const podsPerLeak = plan.leaks.length > 0 ? plan.cronPodsRun / plan.leaks.length : 1;
   // system.slice/crio.service: where crio itself runs (memory facts).
   const memH = mode.mode === 'cgroup-v2' ? hierarchies[0] : hierarchies.find((h) => h.name === 'memory');
   const crioProcs: string[] = [];
@@ -334,7 +336,7 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
         hierarchy: memH.path,
         systemFile: join(memH.path, 'system.slice', 'memory.usage_in_bytes'),
         crioFile: join(memH.path, 'system.slice', 'crio.service', 'memory.usage_in_bytes'),
-        podsPerLeak: plan.leaks.length > 0 ? plan.cronPodsRun / plan.leaks.length : 1,
+        podsPerLeak,
         notLeaked: new Set([...plan.live, ...plan.terminating].map((p) => p.uid.replace(/-/g, '_'))),
         last: -1,
       };
@@ -390,7 +392,7 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   const kubelet = startKubeletStandin(libexec, {
     hierarchy: hierarchies[0]!.path,
     notLeaked,
-    podsPerLeak: plan.leaks.length > 0 ? plan.cronPodsRun / plan.leaks.length : 1,
+    podsPerLeak,
     statusFile: kubeletStatus,
     parentPid: process.pid,
   });

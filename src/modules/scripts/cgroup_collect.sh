@@ -4,7 +4,7 @@
 #
 # Parameters, prepended as sh assignments (see collectParams in src/cgroup/collect-parse.ts):
 #   CGROUP_ROOT KUBELET_ROOT CRICTL CRIO KUBELET JOURNALCTL SINCE SAMPLE_S CRIO_CONFIG NS_MODE UPTIME SLEEP
-# It runs behind cgroup_health.sh (the modules send the two as one script, see collectScript in
+# It runs behind cgroup_health.sh (the modules send the two as one script, see loadCollectScript in
 # src/modules/cgroup_scan.ts): the clock (ns_cs, ns_clock), the kubelet CPU sample and the health facts are there,
 # shared with the prune's measurement after it acted.
 # NS_MODE=prune collects only what a prune decision needs: the dirs with their mtimes, crictl, the kubelet pods dir.

@@ -45,6 +45,7 @@ import type {
   DirDecision,
   DirKind,
   HealthFacts,
+  RawHealth,
   LeakKind,
   LeakStatus,
   LeakedCgroup,
@@ -197,10 +198,11 @@ function versionOf(out: CommandOutput | null): string | null {
   return m ? m[1]! : null;
 }
 
-function healthFacts(node: CollectedNode, terminating: string[]): HealthFacts {
-  const h = node.health;
+/** The health facts of a raw health report (a scan's, or the one a prune measured after acting). */
+export function healthFacts(h: RawHealth, terminating: string[]): HealthFacts {
   const num: Record<string, number> = {};
-  for (const r of h.procCgroups) if (r.enabled) num[r.subsys] = r.num_cgroups;
+  if (h.numCgroupsSubtree) Object.assign(num, h.numCgroupsSubtree);
+  else for (const r of h.procCgroups) if (r.enabled) num[r.subsys] = r.num_cgroups;
   let cores: number | null = null;
   if (h.kubeletCpu && h.kubeletCpu.intervalS > 0 && h.kubeletCpu.clkTck > 0) {
     cores = Math.max(0, (h.kubeletCpu.ticks1 - h.kubeletCpu.ticks0) / h.kubeletCpu.clkTck / h.kubeletCpu.intervalS);
@@ -209,11 +211,13 @@ function healthFacts(node: CollectedNode, terminating: string[]): HealthFacts {
   const crio = versionOf(h.crioVersion);
   return {
     num_cgroups: num,
+    num_cgroups_source: h.numCgroupsSubtree ? 'subtree' : h.procCgroups.length > 0 ? '/proc/cgroups' : null,
     nr_descendants: h.nrDescendants,
     nr_dying_descendants: h.nrDyingDescendants,
     system_slice_memory_bytes: h.systemSliceMemoryBytes,
     crio_memory_bytes: h.crioMemoryBytes,
     kubelet_cpu_cores: cores,
+    kubelet_found_by: cores === null ? null : (h.kubeletCpu?.foundBy ?? null),
     crio_version: crio,
     kubelet_version: versionOf(h.kubeletVersion),
     crio_version_leaking: crioVersionLeaking(crio),
@@ -456,7 +460,7 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
     restart_needed: restart,
     reboot_required: reboot,
     unknown_names: unknownNames,
-    health: healthFacts(node, terminating),
+    health: healthFacts(node.health, terminating),
     warnings,
     dirs: order.map((di) => dd[di]!),
   };

@@ -90,6 +90,7 @@ function parseCmd(c: Cursor, rest: string): { label: string; out: CommandOutput 
 export function emptyHealth(): RawHealth {
   return {
     procCgroups: [],
+    numCgroupsSubtree: null,
     nrDescendants: null,
     nrDyingDescendants: null,
     systemSliceMemoryBytes: null,
@@ -190,32 +191,11 @@ export function parseCollectOutput(stdout: string): CollectedNode {
         break;
       }
       case '@@proc-cgroups':
-        for (const l of payload(c, '|', false)) {
-          if (l.startsWith('|#')) continue;
-          const f = l.slice(1).split(/\s+/);
-          if (f.length < 4) c.fail(`expected a /proc/cgroups row, got ${JSON.stringify(l)}`);
-          health.procCgroups.push({ subsys: f[0]!, hierarchy: int(f[1], c, 'hierarchy'), num_cgroups: int(f[2], c, 'num_cgroups'), enabled: f[3] === '1' });
-        }
-        expect(c, '@@end-proc-cgroups');
-        break;
+      case '@@num-cgroups':
       case '@@cgroup-stat':
-        for (const l of payload(c, '|', false)) {
-          const [k, v] = l.slice(1).split(' ');
-          if (k === 'nr_descendants') health.nrDescendants = int(v, c, 'nr_descendants');
-          if (k === 'nr_dying_descendants') health.nrDyingDescendants = int(v, c, 'nr_dying_descendants');
-        }
-        expect(c, '@@end-cgroup-stat');
-        break;
-      case '@@memory': {
-        const [key, v] = rest.split(' ');
-        if (v !== undefined && /^\d+$/.test(v)) {
-          if (key === 'system.slice') health.systemSliceMemoryBytes = Number(v);
-          else if (key === 'crio.service') health.crioMemoryBytes = Number(v);
-        } else warnings.push(`memory ${key}: unreadable value ${JSON.stringify(v ?? '')}`);
-        break;
-      }
+      case '@@memory':
       case '@@kubelet-cpu':
-        health.kubeletCpu = parseKubeletCpu(c, rest, warnings);
+        parseHealthSection(c, head, rest, health, warnings);
         break;
       case '@@absent':
         break;
@@ -288,6 +268,75 @@ export function parseCollectOutput(stdout: string): CollectedNode {
   if (collectMode) out.collectMode = collectMode;
   if (Object.keys(phasesMs).length > 0) out.phasesMs = phasesMs;
   return out;
+}
+
+const HEALTH_SECTIONS = new Set(['@@proc-cgroups', '@@num-cgroups', '@@cgroup-stat', '@@memory', '@@kubelet-cpu']);
+
+/** One health section of cgroup_health.sh's output (a scan's report, or the block a prune prints after acting). */
+function parseHealthSection(c: Cursor, head: string, rest: string, health: RawHealth, warnings: string[]): void {
+  switch (head) {
+    case '@@proc-cgroups':
+      for (const l of payload(c, '|', false)) {
+        if (l.startsWith('|#')) continue;
+        const f = l.slice(1).split(/\s+/);
+        if (f.length < 4) c.fail(`expected a /proc/cgroups row, got ${JSON.stringify(l)}`);
+        health.procCgroups.push({ subsys: f[0]!, hierarchy: int(f[1], c, 'hierarchy'), num_cgroups: int(f[2], c, 'num_cgroups'), enabled: f[3] === '1' });
+      }
+      expect(c, '@@end-proc-cgroups');
+      break;
+    case '@@cgroup-stat':
+      for (const l of payload(c, '|', false)) {
+        const [k, v] = l.slice(1).split(' ');
+        if (k === 'nr_descendants') health.nrDescendants = int(v, c, 'nr_descendants');
+        if (k === 'nr_dying_descendants') health.nrDyingDescendants = int(v, c, 'nr_dying_descendants');
+      }
+      expect(c, '@@end-cgroup-stat');
+      break;
+    case '@@memory': {
+      const [key, v] = rest.split(' ');
+      if (v !== undefined && /^\d+$/.test(v)) {
+        if (key === 'system.slice') health.systemSliceMemoryBytes = Number(v);
+        else if (key === 'crio.service') health.crioMemoryBytes = Number(v);
+      } else warnings.push(`memory ${key}: unreadable value ${JSON.stringify(v ?? '')}`);
+      break;
+    }
+    case '@@kubelet-cpu':
+      health.kubeletCpu = parseKubeletCpu(c, rest, warnings);
+      break;
+    case '@@num-cgroups': {
+      // the dirs of the node's own hierarchies (its cgroup root is a subtree of the machine's): NAME COUNT
+      if (rest !== 'subtree') c.fail(`expected '@@num-cgroups subtree', got ${JSON.stringify(rest)}`);
+      const counts: Record<string, number> = {};
+      for (const l of payload(c, '|', false)) {
+        const m = /^\|(\S+) (\d+)$/.exec(l);
+        if (!m) c.fail(`expected '|HIERARCHY COUNT', got ${JSON.stringify(l)}`);
+        counts[m[1]!] = Number(m[2]);
+      }
+      expect(c, '@@end-num-cgroups');
+      health.numCgroupsSubtree = counts;
+      break;
+    }
+    default:
+      c.fail(`unknown health section ${JSON.stringify(head)}`);
+  }
+}
+
+/**
+ * The health block cgroup_prune.sh prints after it acted (cgroup_health.sh's sections, nothing else), parsed the
+ * way a scan's are. Throws CollectParseError on anything else, so a garbled block is never a measurement.
+ */
+export function parseHealthReport(lines: string[]): { health: RawHealth; warnings: string[] } {
+  const c = new Cursor(lines.filter((l) => l !== ''));
+  const health = emptyHealth();
+  const warnings: string[] = [];
+  while (!c.done) {
+    const line = c.next();
+    const sp = line.indexOf(' ');
+    const head = sp < 0 ? line : line.slice(0, sp);
+    if (!HEALTH_SECTIONS.has(head)) c.fail(`expected a health section, got ${JSON.stringify(line.slice(0, 80))}`);
+    parseHealthSection(c, head, sp < 0 ? '' : line.slice(sp + 1), health, warnings);
+  }
+  return { health, warnings };
 }
 
 function parseHierarchy(c: Cursor, rest: string, hierarchies: Hierarchy[], dirs: CgroupDir[], dirByPath: Map<string, CgroupDir>, warnings: string[], pruneMode: boolean): void {
@@ -421,7 +470,7 @@ function parseProcs(c: Cursor, procs: Record<number, ProcessInfo>, warnings: str
 }
 
 function parseKubeletCpu(c: Cursor, rest: string, warnings: string[]): RawHealth['kubeletCpu'] {
-  const [pidS, clkS] = rest.split(' ');
+  const [pidS, clkS, foundBy] = rest.split(' ');
   const pid = int(pidS, c, 'kubelet pid');
   const clkTck = int(clkS, c, 'CLK_TCK');
   const body = payload(c, '|', false);
@@ -441,5 +490,5 @@ function parseKubeletCpu(c: Cursor, rest: string, warnings: string[]): RawHealth
   };
   const s0 = sample(body[0]!);
   const s1 = sample(body[1]!);
-  return { pid, ticks0: s0.ticks, ticks1: s1.ticks, clkTck, intervalS: Math.max(0, s1.up - s0.up) };
+  return { pid, ticks0: s0.ticks, ticks1: s1.ticks, clkTck, intervalS: Math.max(0, s1.up - s0.up), foundBy: foundBy === 'cgroup' || foundBy === 'comm' ? foundBy : null };
 }

@@ -1,5 +1,5 @@
 export * from './types.js';
-export { parseCollectOutput, collectParams } from './collect-parse.js';
+export { parseCollectOutput, parseHealthReport, collectParams } from './collect-parse.js';
 export { parseRuntimeState } from './crictl.js';
-export { classify, planPrune, planPruneDirs, crioVersionLeaking } from './classify.js';
+export { classify, planPrune, planPruneDirs, crioVersionLeaking, healthFacts } from './classify.js';
 export { nodeVerdict } from './verdict.js';

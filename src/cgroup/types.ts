@@ -110,13 +110,16 @@ export interface ProcCgroupsRow {
 
 export interface RawHealth {
   procCgroups: ProcCgroupsRow[];
+  /** Dirs per hierarchy of the node's own subtree (`@@num-cgroups subtree`: a cgroup root other than
+   * /sys/fs/cgroup, whose /proc/cgroups counts the whole machine); null when /proc/cgroups was read instead. */
+  numCgroupsSubtree: Record<string, number> | null;
   /** v2 cgroup.stat of the root (v2) or the unified hierarchy (hybrid); null when absent. */
   nrDescendants: number | null;
   nrDyingDescendants: number | null;
   systemSliceMemoryBytes: number | null;
   crioMemoryBytes: number | null;
   /** Two samples of kubelet's utime+stime (ticks), over intervalS seconds; null when kubelet is not running. */
-  kubeletCpu: { pid: number; ticks0: number; ticks1: number; clkTck: number; intervalS: number } | null;
+  kubeletCpu: { pid: number; ticks0: number; ticks1: number; clkTck: number; intervalS: number; foundBy?: 'cgroup' | 'comm' | null } | null;
   crioVersion: CommandOutput | null; // null: no crio binary
   kubeletVersion: CommandOutput | null;
   /** Counts of the kubelet log lines (KUBELET_LOG_PATTERNS) since `since`; null when journalctl is absent/failed. */
@@ -269,12 +272,17 @@ export interface BusyCgroup {
 }
 
 export interface HealthFacts {
+  /** Per controller (/proc/cgroups) or per hierarchy of the node's own subtree (see num_cgroups_source). */
   num_cgroups: Record<string, number>;
+  /** Where num_cgroups comes from; null when neither was read. */
+  num_cgroups_source: 'subtree' | '/proc/cgroups' | null;
   nr_descendants: number | null;
   nr_dying_descendants: number | null;
   system_slice_memory_bytes: number | null;
   crio_memory_bytes: number | null;
   kubelet_cpu_cores: number | null;
+  /** How kubelet was found: its own cgroup (system.slice/kubelet.service) or its process name; null: not sampled. */
+  kubelet_found_by: 'cgroup' | 'comm' | null;
   crio_version: string | null;
   kubelet_version: string | null;
   /** crio in the affected range of reference section 2 (true), fixed (false), unknown (null). */

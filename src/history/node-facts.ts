@@ -184,9 +184,9 @@ function leakCounts(r: Obj, exclude: ReadonlySet<string>): LeakCounts | null {
   return out;
 }
 
-function snapshot(task: string, module: string, r: Obj, removed: ReadonlySet<string>): NodeSnapshot | null {
-  const byKind = leakCounts(r, removed);
-  const h = isObj(r.health) ? r.health : r;
+/** The health fields of a snapshot from a result's health facts (`health`, `health_after`, or the result itself). */
+function healthOf(h: Obj | null): Pick<NodeSnapshot, HealthKey> {
+  if (!h) return { ...NOT_MEASURED, num_cgroups_by_controller: {} };
   const numCgroups: Record<string, number> = {};
   if (isObj(h.num_cgroups)) {
     for (const [k, v] of Object.entries(h.num_cgroups)) {
@@ -198,11 +198,7 @@ function snapshot(task: string, module: string, r: Obj, removed: ReadonlySet<str
     for (const row of h.num_cgroups) if (isObj(row) && typeof row.subsys === 'string' && num(row.num_cgroups) !== null) numCgroups[row.subsys] = row.num_cgroups as number;
   }
   const values = Object.values(numCgroups);
-  const snap: NodeSnapshot = {
-    task,
-    module,
-    leaked_total: 0,
-    leaked_by_kind: byKind ?? zeroCounts(),
+  return {
     crio_memory_bytes: num(h.crio_memory_bytes),
     system_slice_memory_bytes: num(h.system_slice_memory_bytes),
     kubelet_cpu_cores: num(h.kubelet_cpu_cores),
@@ -211,19 +207,46 @@ function snapshot(task: string, module: string, r: Obj, removed: ReadonlySet<str
     nr_descendants: num(h.nr_descendants),
     nr_dying_descendants: num(h.nr_dying_descendants),
   };
+}
+
+type HealthKey = 'crio_memory_bytes' | 'system_slice_memory_bytes' | 'kubelet_cpu_cores' | 'num_cgroups' | 'num_cgroups_by_controller' | 'nr_descendants' | 'nr_dying_descendants';
+/** Every health fact of a snapshot, not measured. */
+const NOT_MEASURED = {
+  crio_memory_bytes: null,
+  system_slice_memory_bytes: null,
+  kubelet_cpu_cores: null,
+  num_cgroups: null,
+  nr_descendants: null,
+  nr_dying_descendants: null,
+} as const;
+
+function snapshot(task: string, module: string, r: Obj, removed: ReadonlySet<string>): NodeSnapshot | null {
+  const byKind = leakCounts(r, removed);
+  const snap: NodeSnapshot = {
+    task,
+    module,
+    leaked_total: 0,
+    leaked_by_kind: byKind ?? zeroCounts(),
+    ...healthOf(isObj(r.health) ? r.health : r),
+  };
   snap.leaked_total = LEAK_KINDS.reduce((s, k) => s + snap.leaked_by_kind[k], 0);
   // a result that carries neither leak counts nor any health fact says nothing about the node (e.g. failed early)
   const anyHealth = snap.crio_memory_bytes !== null || snap.system_slice_memory_bytes !== null || snap.kubelet_cpu_cores !== null || snap.num_cgroups !== null;
   return byKind || anyHealth ? snap : null;
 }
 
-function afterRemoval(prev: NodeSnapshot, removed: string[], kinds: ReadonlyMap<string, LeakKindName>, task: string, module: string): NodeSnapshot {
+/**
+ * The node after a cgroup_prune: the leaks last known less what it removed (kinds as the scan classified them), and
+ * the health the prune measured after acting (`health_after`); a fact it did not measure is null, never the value
+ * from before.
+ */
+function afterRemoval(prev: NodeSnapshot, removed: string[], kinds: ReadonlyMap<string, LeakKindName>, healthAfter: Obj | null, task: string, module: string): NodeSnapshot {
   const byKind = { ...prev.leaked_by_kind };
   for (const p of removed) {
     const k = kinds.get(p) ?? kindOfPath(p);
     if (k && byKind[k] > 0) byKind[k]--;
   }
-  return { ...prev, task, module, leaked_by_kind: byKind, leaked_total: LEAK_KINDS.reduce((s, k) => s + byKind[k], 0) };
+  return { task, module, leaked_by_kind: byKind, leaked_total: LEAK_KINDS.reduce((s, k) => s + byKind[k], 0), ...healthOf(healthAfter) };
 }
 
 function busyEntries(v: unknown): BusyEntry[] {
@@ -338,9 +361,9 @@ export function nodeFacts(events: readonly RunEvent[]): RunFacts {
     const kinds = kindsOf(f);
     if (Array.isArray(r.leaked)) for (const l of r.leaked) if (isObj(l) && typeof l.path === 'string' && isLeakKind(l.kind)) kinds.set(l.path, l.kind);
     let snap = snapshot(ev.task, ev.module, r, new Set(removedHere));
-    // cgroup_prune reports what it removed but not the node's state: the state after it is the last one known
-    // minus what it removed (kinds as the scan classified them), health facts as last measured
-    if (!snap && isPrune && f.after) snap = afterRemoval(f.after, removedHere, kinds, ev.task, ev.module);
+    // cgroup_prune reports what it removed and the health it measured after acting, not the leaks left: those are
+    // the last ones known minus what it removed
+    if (!snap && isPrune && f.after) snap = afterRemoval(f.after, removedHere, kinds, isObj(r.health_after) ? r.health_after : null, ev.task, ev.module);
     if (snap) {
       // before: the node as the first cgroup result found it (a prune's own re-collect, before it acted)
       if (!f.before) f.before = isPrune ? (snapshot(ev.task, ev.module, r, new Set()) ?? snap) : snap;

@@ -9,6 +9,7 @@ import { LEAK_KINDS, emptyNodeFacts, type NodeFacts, type NodeSnapshot, type Run
 import { openHistory, recordRun } from '../history/db.js';
 import type { LabManifest } from './lab.js';
 import { CRIO_BASE_BYTES, CRIO_PER_LEAKED_POD_BYTES, SYSTEM_SLICE_OTHER_BYTES } from './node-builder.js';
+import { kubeletChaseCores } from './kubelet-standin.js';
 
 export const SIMULATED_PLAYBOOK = 'nodesweep lab: simulated history (not a real run)';
 
@@ -45,8 +46,10 @@ export function simulatedRuns(m: LabManifest, o: SeedOptions): RunFacts[] {
         leaked_by_kind: byKind,
         crio_memory_bytes: crio,
         system_slice_memory_bytes: crio + SYSTEM_SLICE_OTHER_BYTES,
-        kubelet_cpu_cores: Math.round((0.15 + pods * 0.004) * 100) / 100,
-        num_cgroups: 120 + Math.round(leaked / 7),
+        // what the lab's kubelet stand-in burns for that many leaked pods, as a scan of it measures today
+        kubelet_cpu_cores: Math.round(kubeletChaseCores(pods) * 100) / 100,
+        // dirs per hierarchy of the node's own subtree (a few live pods and slices, plus its leaks)
+        num_cgroups: 20 + Math.round(leaked / Math.max(1, n.leakedPods > 0 ? n.leakedDirs / (2 * n.leakedPods) : 1)),
         num_cgroups_by_controller: {},
         nr_descendants: null,
         nr_dying_descendants: null,

@@ -11,13 +11,14 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FakeKubeApi } from './kube-api.js';
-import { buildLabNode, chooseMode, killLabPids, removeCgroupSubtrees, updateSimMemory, type BuiltLabNode, type LabMode } from './node-builder.js';
+import { buildLabNode, chooseMode, killLabPids, removeCgroupSubtrees, simMemoryDirs, updateSimMemory, type BuiltLabNode, type LabMode } from './node-builder.js';
 import { planLab, type LabPlan } from './plan.js';
 import { generateEd25519KeyPair, startLabSshServer, type LabSshServer } from './ssh-server.js';
 
@@ -53,6 +54,8 @@ export interface LabNodeInfo {
   leakedDirs: number;
   crioHeld: number;
   livePods: number;
+  /** The node's kubelet stand-in (also in pids: stopped by PID with the rest). */
+  kubeletPid?: number;
 }
 
 /** DIR/lab.json: everything the lab made, kept current while it is built, so `down` can undo a half-built lab. */
@@ -267,10 +270,12 @@ export async function labServe(dir: string, log: (line: string) => void = (l) =>
   const servers: LabSshServer[] = [];
   const built: BuiltLabNode[] = [];
   let api: FakeKubeApi | undefined;
+  const watchers: FSWatcher[] = [];
   let stopping: Promise<void> | undefined;
   const stop = async () => {
     stopping ??= (async () => {
       log('stopping: servers, processes, cgroups');
+      for (const w of watchers) w.close();
       for (const s of servers) await s.close().catch(() => undefined);
       await api?.close().catch(() => undefined);
       killLabPids(manifest.pids.map((p) => p.pid));
@@ -377,6 +382,7 @@ export async function labServe(dir: string, log: (line: string) => void = (l) =>
         leakedDirs: b.counts.leakedDirs,
         crioHeld: b.counts.crioHeld,
         livePods: b.counts.livePods,
+        kubeletPid: b.kubeletPid,
       });
       save();
       log(`${pn.name}: ${b.counts.leakedPods} leaked pods (${b.counts.leakedDirs} dirs) built in ${Date.now() - t0} ms, ssh on ${host}:${server.port}`);
@@ -384,7 +390,27 @@ export async function labServe(dir: string, log: (line: string) => void = (l) =>
     writeFileSync(paths.knownHosts, khLines.join('\n') + '\n');
     api.writeKubeconfig(realDir, 'kubeconfig', 'nodesweep-lab');
     writeFileSync(paths.inventory, inventoryText(manifest, paths));
-    // crio's simulated memory follows the leaked cgroups that are left (a prune brings it down).
+    // crio's simulated memory follows the leaked cgroups that are left (a prune brings it down): at once (inotify on
+    // the dirs holding pod slices, so a prune's measurement right after its rmdir sees it), and every 250 ms anyway.
+    for (const b of built) {
+      const sim = b.simMemory;
+      if (!sim) continue;
+      for (const d of simMemoryDirs(sim)) {
+        try {
+          const w = watch(d, () => {
+            try {
+              updateSimMemory(sim);
+            } catch {
+              /* the lab is going down */
+            }
+          });
+          w.on('error', () => undefined);
+          watchers.push(w);
+        } catch {
+          /* no inotify here: the timer alone */
+        }
+      }
+    }
     const memTimer = setInterval(() => {
       for (const b of built) {
         try {

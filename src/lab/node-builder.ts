@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { createCrictlStub, type StubContainer, type StubPod } from './crictl-standin.js';
 import type { PlannedNode, PlannedPod, Qos } from './plan.js';
 import { writeNodeBin, type NodeBin } from './standins.js';
+import { startKubeletStandin } from './kubelet-standin.js';
 
 export const CGROUP_FS = '/sys/fs/cgroup';
 export type LabMode = 'cgroup-v1' | 'cgroup-v2' | 'plain';
@@ -133,6 +134,10 @@ export interface BuiltLabNode {
   cgroupSubtrees: string[];
   children: ChildProcess[];
   counts: { leakedPods: number; leakedDirs: number; crioHeld: number; livePods: number };
+  /** The node's kubelet stand-in (src/lab/kubelet-standin.ts), in its system.slice/kubelet.service cgroup. */
+  kubeletPid: number;
+  /** Where the kubelet stand-in writes `LEAKED BUSY_CS` every cycle. */
+  kubeletStatus: string;
   /** Plain or cgroup-v1 mode: system.slice's memory is simulated; keep it current with updateSimMemory. */
   simMemory?: SimMemory;
 }
@@ -156,11 +161,16 @@ export const CRIO_BASE_BYTES = 150 * 2 ** 20;
 export const CRIO_PER_LEAKED_POD_BYTES = 0.5 * 2 ** 20;
 export const SYSTEM_SLICE_OTHER_BYTES = 180 * 2 ** 20;
 
+/** The dirs whose pod slices crio's simulated memory follows (the lab watches them, so it follows at once). */
+export function simMemoryDirs(m: SimMemory): string[] {
+  const kp = join(m.hierarchy, 'kubepods.slice');
+  return [kp, join(kp, 'kubepods-burstable.slice'), join(kp, 'kubepods-besteffort.slice')];
+}
+
 /** Count the leaked pod slices left in the simulated memory hierarchy and rewrite the usage files if it changed. */
 export function updateSimMemory(m: SimMemory): void {
   let leaked = 0;
-  const kp = join(m.hierarchy, 'kubepods.slice');
-  for (const d of [kp, join(kp, 'kubepods-burstable.slice'), join(kp, 'kubepods-besteffort.slice')]) {
+  for (const d of simMemoryDirs(m)) {
     let names: string[];
     try {
       names = readdirSync(d);
@@ -312,6 +322,8 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   }
   crictl.setState(stubPods, stubContainers);
 
+  // Each leak built stands for this many pods of the schedule (crio's memory and kubelet's CPU follow the pods).
+  const podsPerLeak = plan.leaks.length > 0 ? plan.cronPodsRun / plan.leaks.length : 1;
   // system.slice/crio.service: where crio itself runs (memory facts).
   const memH = mode.mode === 'cgroup-v2' ? hierarchies[0] : hierarchies.find((h) => h.name === 'memory');
   const crioProcs: string[] = [];
@@ -324,7 +336,7 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
         hierarchy: memH.path,
         systemFile: join(memH.path, 'system.slice', 'memory.usage_in_bytes'),
         crioFile: join(memH.path, 'system.slice', 'crio.service', 'memory.usage_in_bytes'),
-        podsPerLeak: plan.leaks.length > 0 ? plan.cronPodsRun / plan.leaks.length : 1,
+        podsPerLeak,
         notLeaked: new Set([...plan.live, ...plan.terminating].map((p) => p.uid.replace(/-/g, '_'))),
         last: -1,
       };
@@ -373,6 +385,26 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   writeFileSync(join(stateDir, 'crio-main.pids'), `${mainCrio}\n`);
   for (const f of crioProcs) writeFileSync(f, String(mainCrio));
 
+  // kubelet: its own process in the node's system.slice/kubelet.service of every hierarchy (a real cgroup: moved
+  // in; a plain one: a cgroup.procs file naming it), where the collector finds this node's kubelet.
+  const notLeaked = [...plan.live, ...plan.terminating].map((p) => p.uid.replace(/-/g, '_'));
+  const kubeletStatus = join(stateDir, 'kubelet.status');
+  const kubelet = startKubeletStandin(libexec, {
+    hierarchy: hierarchies[0]!.path,
+    notLeaked,
+    podsPerLeak,
+    statusFile: kubeletStatus,
+    parentPid: process.pid,
+  });
+  children.push(kubelet);
+  o.onProcess?.(kubelet.pid!, 'kubelet');
+  for (const h of hierarchies) {
+    mk(join(h.path, 'system.slice'));
+    mk(join(h.path, 'system.slice', 'kubelet.service'));
+    const f = join(h.path, 'system.slice', 'kubelet.service', 'cgroup.procs');
+    writeFileSync(f, h.mountRoot === undefined ? `${kubelet.pid}\n` : String(kubelet.pid));
+  }
+
   // Ages last: creating a child restamps its parent. utimes works on cgroupfs too.
   const now = Date.now() / 1000;
   for (const [p, a] of ages) utimesSync(p, now - a, now - a);
@@ -389,6 +421,8 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
     cgroupSubtrees: subtrees,
     children,
     counts: { leakedPods: plan.leaks.length, leakedDirs, crioHeld, livePods: plan.live.length },
+    kubeletPid: kubelet.pid!,
+    kubeletStatus,
     ...(simMemory ? { simMemory } : {}),
   };
 }
@@ -427,7 +461,7 @@ function sleepMs(ms: number): void {
 }
 
 /** The lab's own processes: only these are ever killed when they turn up in a lab cgroup. */
-export const LAB_COMMS = new Set(['sleep', 'crio']);
+export const LAB_COMMS = new Set(['sleep', 'crio', 'kubelet']);
 
 /**
  * Remove real cgroup subtrees the lab created: kill the lab's processes still inside (a process anything else

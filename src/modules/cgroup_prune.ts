@@ -15,16 +15,19 @@ import { z } from 'zod';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from './types.js';
 import { shQuote } from '../transport/types.js';
 import { loadScript, newMarker, shAssignments } from './common.js';
-import { classify, planPruneDirs } from '../cgroup/index.js';
-import type { BusyCgroup, Classification, PrunePlan, PruneSkip } from '../cgroup/index.js';
+import { classify, collectParams, healthFacts, parseHealthReport, planPruneDirs } from '../cgroup/index.js';
+import type { BusyCgroup, Classification, HealthFacts, Hierarchy, PrunePlan, PruneSkip } from '../cgroup/index.js';
 import { errorMessage } from '../errors.js';
-import { cgroupTargetShape, classificationFields, collectNode, firstLine, ms, parseDuration, resolveTargets, roundMs } from './cgroup_scan.js';
+import type { CgroupTargets } from './cgroup_scan.js';
+import { cgroupTargetShape, classificationFields, collectNode, firstLine, loadCollectScript, loadHealthScript, ms, parseDuration, resolveTargets, roundMs } from './cgroup_scan.js';
 
 export const cgroupPruneSchema = z
   .object({
     ...cgroupTargetShape,
     max_removals: z.number().int().min(0).default(10_000),
     kill_stragglers: z.boolean().default(false),
+    /** Seconds of kubelet CPU sampling in the health measurement after acting (0 skips it). */
+    cpu_sample: z.number().min(0).max(60).default(1),
   })
   .strict();
 export type CgroupPruneParams = z.infer<typeof cgroupPruneSchema>;
@@ -81,6 +84,8 @@ export interface PruneScriptReport {
   killed: Array<{ pid: number; path: string }>;
   /** Time per part of the script on the node (ms, 10 ms resolution). */
   phasesMs: Record<string, number>;
+  /** The lines between `health-begin` and `health-end` (cgroup_health.sh's sections); null: no measurement. */
+  healthLines: string[] | null;
 }
 
 /**
@@ -111,12 +116,21 @@ export function parsePruneOutput(stdout: string, mark: string): PruneScriptRepor
     procs: new Map(),
     killed: [],
     phasesMs: {},
+    healthLines: null,
   };
   const prefix = `${mark} `;
   let cmdBlock: string[] | null = null;
+  let healthBlock: string[] | null = null;
   const stats = new Map<number, { state: string; comm: string }>();
   let now: number | null = null;
   for (const line of stdout.split('\n')) {
+    if (healthBlock) {
+      if (line === `${mark} health-end`) {
+        rep.healthLines = healthBlock;
+        healthBlock = null;
+      } else healthBlock.push(line);
+      continue;
+    }
     if (cmdBlock) {
       if (line === `${mark} cmdlines-end`) {
         parseCmdlines(cmdBlock.join('\n'), rep, stats);
@@ -206,6 +220,9 @@ export function parsePruneOutput(stdout: string, mark: string): PruneScriptRepor
       case 'cmdlines-begin':
         cmdBlock = [];
         break;
+      case 'health-begin':
+        healthBlock = [];
+        break;
       default:
         break;
     }
@@ -263,8 +280,9 @@ const parentOf = (p: string): string => {
 const SAFE_PATH = /^\/[A-Za-z0-9_.,:@/-]+$/;
 
 export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
-  const collectScript = loadScript('cgroup_collect.sh', import.meta.url);
-  const pruneScript = loadScript('cgroup_prune.sh', import.meta.url);
+  const collectScript = loadCollectScript();
+  const healthScript = loadHealthScript();
+  const pruneScript = `${healthScript}\n${loadScript('cgroup_prune.sh', import.meta.url)}`;
   return {
     name: 'cgroup_prune',
     aliases: ['nodesweep.cgroup_prune'],
@@ -326,11 +344,13 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
         act_ms: 0,
         act_node_ms: {},
       };
-      // 3. re-check and act, in one remote script
+      // 3. re-check and act, in one remote script, which then measures the node's health (not in check mode:
+      // nothing was changed, so there is no "after")
       let rep: PruneScriptReport | null = null;
       let stderr = '';
+      const mark = newMarker();
+      const health = healthParams(targets, p.cpu_sample, col.node.hierarchies, !ctx.check);
       if (lines.length > 0) {
-        const mark = newMarker();
         const prelude = shAssignments(
           {
             NS_MARK: mark,
@@ -340,6 +360,7 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
             NS_CHECK: ctx.check ? '1' : '0',
             NS_KILL: p.kill_stragglers ? '1' : '0',
             NS_BASES: col.node.hierarchies.map((h) => h.path).join('\n'),
+            ...health,
           },
           shQuote,
         );
@@ -377,9 +398,75 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
           };
         }
       }
-      return { ...composeResult(base, c, plan, refused, rep, ctx), timings };
+      let healthLines = rep?.healthLines ?? null;
+      if (lines.length === 0 && !ctx.check) {
+        // nothing to remove: the node's health now is still this run's "after"
+        const r = await ctx.transport.exec(`${shAssignments({ NS_MARK: mark, ...health }, shQuote)}\n${healthScript}\nns_health_block "$NS_MARK" "$NS_HIERS"\n`, {
+          timeoutMs: ctx.timeoutMs,
+          ...(ctx.become ? { become: ctx.become } : {}),
+          ...(ctx.environment ? { env: ctx.environment } : {}),
+          signal: ctx.signal,
+        });
+        healthLines = r.rc === 0 && !r.timedOut ? parsePruneOutput(r.stdout, mark).healthLines : null;
+      }
+      return { ...composeResult(base, c, plan, refused, rep, ctx), ...healthAfterFields(healthLines, ctx.check), timings };
     },
   };
+}
+
+/** The sh assignments of the health measurement after acting (cgroup_health.sh's parameters, as a scan passes them). */
+function healthParams(targets: CgroupTargets, sampleS: number, hierarchies: Hierarchy[], measure: boolean): Record<string, string> {
+  if (!measure) return { NS_HEALTH: '0' };
+  const cp = collectParams({ ...targets, sampleS });
+  return {
+    NS_HEALTH: '1',
+    NS_HIERS: hierarchies.map((h) => `${h.version} ${h.name} ${h.path}`).join('\n'),
+    CGROUP_ROOT: cp.CGROUP_ROOT!,
+    KUBELET: cp.KUBELET!,
+    SAMPLE_S: cp.SAMPLE_S!,
+  };
+}
+
+/** The health facts a prune measures after acting: the scan's health shape, less what only a scan reads. */
+export type HealthAfter = Pick<
+  HealthFacts,
+  'num_cgroups' | 'num_cgroups_source' | 'nr_descendants' | 'nr_dying_descendants' | 'system_slice_memory_bytes' | 'crio_memory_bytes' | 'kubelet_cpu_cores' | 'kubelet_found_by'
+> & {
+  /** The facts above that could not be measured (null; num_cgroups empty): shown as "not measured", never guessed. */
+  not_measured: string[];
+};
+
+/** Fields that say something about a fact rather than being one. */
+const ABOUT_A_FACT = new Set(['not_measured', 'num_cgroups_source', 'kubelet_found_by']);
+
+/**
+ * `health_after` of a prune result from the script's health block (pure). null with a reason when nothing was
+ * measured (check mode, the script died before, or the block does not parse): never the values from before.
+ */
+export function healthAfterFields(lines: string[] | null, check: boolean): { health_after: HealthAfter | null; health_after_error?: string } {
+  if (check) return { health_after: null, health_after_error: 'check mode: nothing was changed, nothing measured after' };
+  if (lines === null) return { health_after: null, health_after_error: 'the prune script printed no health measurement' };
+  let f: HealthFacts;
+  try {
+    f = healthFacts(parseHealthReport(lines).health, []);
+  } catch (e) {
+    return { health_after: null, health_after_error: `the health measurement after the prune does not parse: ${errorMessage(e)}` };
+  }
+  const h: HealthAfter = {
+    num_cgroups: f.num_cgroups,
+    num_cgroups_source: f.num_cgroups_source,
+    nr_descendants: f.nr_descendants,
+    nr_dying_descendants: f.nr_dying_descendants,
+    system_slice_memory_bytes: f.system_slice_memory_bytes,
+    crio_memory_bytes: f.crio_memory_bytes,
+    kubelet_cpu_cores: f.kubelet_cpu_cores,
+    kubelet_found_by: f.kubelet_found_by,
+    not_measured: [],
+  };
+  h.not_measured = Object.entries(h)
+    .filter(([k, v]) => !ABOUT_A_FACT.has(k) && (v === null || (k === 'num_cgroups' && Object.keys(v as object).length === 0)))
+    .map(([k]) => k);
+  return { health_after: h };
 }
 
 /** Merge the classification, the plan and what the script did into the module result (pure). */

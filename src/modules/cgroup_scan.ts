@@ -79,6 +79,16 @@ export function resolveTargets(p: { cgroup_root?: string | undefined; kubelet_ro
 
 // ---------------------------------------------------------------- collect
 
+/** The health functions (cgroup_health.sh) both cgroup scripts call; sent ahead of each. */
+export function loadHealthScript(): string {
+  return loadScript('cgroup_health.sh', import.meta.url);
+}
+
+/** cgroup_collect.sh as the node runs it: behind the health functions it calls. */
+export function loadCollectScript(): string {
+  return `${loadHealthScript()}\n${loadScript('cgroup_collect.sh', import.meta.url)}`;
+}
+
 export type CollectOutcome =
   | { ok: true; node: CollectedNode; exec: ExecResult; execMs: number; parseMs: number }
   | { ok: false; reason: string; exec?: ExecResult };
@@ -150,7 +160,7 @@ export function classificationFields(c: Classification): Record<string, unknown>
 // ---------------------------------------------------------------- the module
 
 export function cgroupScanModule(): ModuleDefinition<CgroupScanParams> {
-  const script = loadScript('cgroup_collect.sh', import.meta.url);
+  const script = loadCollectScript();
   return {
     name: 'cgroup_scan',
     aliases: ['nodesweep.cgroup_scan'],

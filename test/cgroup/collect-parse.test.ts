@@ -45,7 +45,7 @@ describe('parseCollectOutput: a recorded hybrid node (memory, pids, unified; liv
     assert.equal(node.health.procCgroups.find((r) => r.subsys === 'memory')!.num_cgroups, 80);
     assert.equal(node.health.nrDescendants, 12);
     assert.equal(node.health.nrDyingDescendants, 0);
-    assert.deepEqual(node.health.kubeletCpu, { pid: 29358, ticks0: 0, ticks1: 0, clkTck: 100, intervalS: 1 });
+    assert.deepEqual(node.health.kubeletCpu, { pid: 29358, ticks0: 0, ticks1: 0, clkTck: 100, intervalS: 1, foundBy: null });
     assert.equal(node.health.crioVersion!.stdout, 'crio version 1.24.1\nVersion:  1.24.1');
     assert.equal(node.health.kubeletVersion, null);
     assert.equal(node.health.systemSliceMemoryBytes, null);

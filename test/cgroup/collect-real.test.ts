@@ -13,15 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalTransport } from '../../src/transport/local.js';
 import { shQuote } from '../../src/transport/types.js';
-import { loadScript, shAssignments } from '../../src/modules/common.js';
+import { shAssignments } from '../../src/modules/common.js';
+import { loadCollectScript } from '../../src/modules/cgroup_scan.js';
 import { collectParams, parseCollectOutput } from '../../src/cgroup/collect-parse.js';
 import { classify, planPrune } from '../../src/cgroup/classify.js';
 import type { CollectParams } from '../../src/cgroup/types.js';
 import { crictlPodsJson, crictlPsJson, hex64, sdPod, uid } from './tree.js';
+import { dirsDeepestFirst } from '../../src/lab/node-builder.js';
 
 const FS = '/sys/fs/cgroup';
 const V1 = ['memory', 'pids', 'cpu'] as const; // cpu stands for cpu,cpuacct (separate mounts on this host)
-const SCRIPT = loadScript('cgroup_collect.sh', new URL('../../src/modules/x.ts', import.meta.url).href);
+const SCRIPT = loadCollectScript();
 
 /** Why real cgroups cannot be used here, or null when they can. */
 function unusable(): string | null {
@@ -231,7 +233,11 @@ describe('cgroup_collect.sh on real cgroups', { skip: skipReason ?? false }, () 
     assert.match(node.procs[strayPid]!.state, /^[SR]$/);
     assert.equal(node.health.crioVersion?.stdout.split('\n')[0], 'crio version 1.24.1');
     assert.equal(node.health.kubeletVersion, null);
-    assert.ok(node.health.procCgroups.some((row) => row.subsys === 'memory' && row.num_cgroups > 1));
+    // the root is not /sys/fs/cgroup: num_cgroups are the node's own dirs, per hierarchy (not the machine's /proc/cgroups)
+    assert.deepEqual(node.health.procCgroups, []);
+    assert.equal(node.health.numCgroupsSubtree?.memory, dirsDeepestFirst(bases.memory!).length + 1);
+    assert.equal(node.health.numCgroupsSubtree?.unified, dirsDeepestFirst(bases.unified!).length + 1);
+    assert.equal(classify(node, { minAgeS: 600 }).health.num_cgroups_source, 'subtree');
     assert.ok(node.health.nrDescendants !== null && node.health.nrDescendants >= 10);
 
     const c = classify(node, { minAgeS: 600 });

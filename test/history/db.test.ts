@@ -30,12 +30,13 @@ afterEach(async () => {
 });
 
 /** A run at `at` (epoch seconds): scan (and prune) of each node. */
-function runAt(at: number, nodes: Record<string, { leaks: Leak[]; prune?: boolean; mem?: number; cpu?: number }>, check = false): RunFacts {
+function runAt(at: number, nodes: Record<string, { leaks: Leak[]; prune?: boolean; mem?: number; cpu?: number; after?: { mem?: number; cpu?: number } }>, check = false): RunFacts {
   const names = Object.keys(nodes);
   const s = new Scenario('prune.yml', names, check).startPlay('p', names);
   for (const [n, spec] of Object.entries(nodes)) {
     s.result('scan', 'cgroup_scan', n, 'ok', scanResult(spec.leaks, { crio: spec.mem ?? null, system: spec.mem ? spec.mem + 200 * MIB : null, cpu: spec.cpu ?? null }));
-    if (spec.prune) s.result('prune', 'cgroup_prune', n, 'changed', pruneResult(spec.leaks, { check }));
+    const after = spec.after ? { crio: spec.after.mem ?? null, system: spec.after.mem ? spec.after.mem + 200 * MIB : null, cpu: spec.after.cpu ?? null } : undefined;
+    if (spec.prune) s.result('prune', 'cgroup_prune', n, 'changed', pruneResult(spec.leaks, { check, ...(after ? { after } : {}) }));
   }
   const ev = s.end().events.map((e) =>
     e.kind === 'run_start' ? { ...e, startedAt: new Date(at * 1000).toISOString() } : e.kind === 'run_end' ? { ...e, finishedAt: new Date((at + 30) * 1000).toISOString() } : e,
@@ -111,7 +112,7 @@ describe('recording and querying', () => {
     const db = openHistory(join(dir, 'h.db'));
     const L = [...leaks('pod', 2), ...leaks('container', 3)];
     recordRun(db, runAt(T, { w1: { leaks: L.slice(0, 2), mem: 300 * MIB, cpu: 2 }, w2: { leaks: [] } }), { command: 'scan', now: 0 });
-    recordRun(db, runAt(T + 86_400, { w1: { leaks: L, prune: true, mem: 500 * MIB, cpu: 9 }, w2: { leaks: [] } }), { command: 'run', now: 0 });
+    recordRun(db, runAt(T + 86_400, { w1: { leaks: L, prune: true, mem: 500 * MIB, cpu: 9, after: { mem: 160 * MIB } }, w2: { leaks: [] } }), { command: 'run', now: 0 });
     const h = queryHistory(db);
     assert.deepEqual(h.map((n) => n.node), ['w1', 'w2']);
     const w1 = h[0]!;
@@ -120,8 +121,9 @@ describe('recording and querying', () => {
       [
         [30, 'after', 2, 300 * MIB, 2],
         [86_400, 'before', 5, 500 * MIB, 9],
-        // the prune measures nothing itself: health as last measured, leaks minus what it removed
-        [86_430, 'after', 0, 500 * MIB, 9],
+        // the health the prune measured after acting (kubelet CPU not sampled: null, never the 9 from before), leaks
+        // minus what it removed
+        [86_430, 'after', 0, 160 * MIB, null],
       ],
     );
     assert.equal(w1.prunes.length, 1);

@@ -99,7 +99,7 @@ export function afterCrioRestart(ls: Leak[]): Leak[] {
  * A prune result as src/modules/cgroup_prune.ts composes it: it re-collected `ls` and removed the removable ones
  * (none in check mode). Like the real module it reports what it did, not the node's leak counts or health.
  */
-export function pruneResult(ls: Leak[], opts: { check?: boolean; refused?: { path: string; reason: string }[] } = {}): Record<string, unknown> {
+export function pruneResult(ls: Leak[], opts: { check?: boolean; refused?: { path: string; reason: string }[]; after?: Health } = {}): Record<string, unknown> {
   const removable = ls.filter((l) => l.status === 'removable').map((l) => l.path);
   const busy = held(ls).map((l) => ({ path: l.path, status: l.status, pids: [{ pid: 4242, state: l.status === 'reboot_required' ? 'D' : 'S', cmdline: 'sleep 1000', comm: 'sleep' }] }));
   const removed = opts.check ? [] : removable;
@@ -125,8 +125,19 @@ export function pruneResult(ls: Leak[], opts: { check?: boolean; refused?: { pat
     counts: { leaked: ls.length, planned: removable.length, removed: removed.length, would_remove: opts.check ? removable.length : 0, busy: busy.length, too_young: 0, vanished: 0, refused: 0, deferred: 0, killed: 0 },
     live_pods: ['aaaa-live'],
     terminating_pods: [],
+    // what the module measured right after acting (cgroup_health.sh); none given: not measured
+    ...healthAfter(opts.check ? undefined : opts.after),
     msg: `removed ${removed.length} leaked cgroups`,
   };
+}
+
+/** `health_after` as the prune module reports it: the scan's health shape less what only a scan reads. */
+export function healthAfter(h: Health | undefined): Record<string, unknown> {
+  if (!h) return { health_after: null, health_after_error: 'the prune script printed no health measurement' };
+  const { crio_version: _v, kubelet_version: _k, crio_version_leaking: _l, kubelet_log_counts: _c, kubelet_only_pods: _p, ...measured } = health(h);
+  const facts = { ...measured, num_cgroups_source: '/proc/cgroups', kubelet_found_by: h.cpu == null ? null : 'cgroup' };
+  const notMeasured = Object.entries(measured).filter(([, v]) => v === null).map(([k]) => k);
+  return { health_after: { ...facts, not_measured: notMeasured } };
 }
 
 export const GIB = 1024 ** 3;

@@ -166,6 +166,39 @@ describe('nodeFacts: health, remediations, outcomes', () => {
     assert.deepEqual(f.leaked_seen, L1.map((l) => l.path).sort());
   });
 
+  test("a prune's after is what it measured after removing, never a copy of the before", () => {
+    const s = new Scenario('prune.yml', ['a'])
+      .startPlay('p', ['a'])
+      .result('scan', 'cgroup_scan', 'a', 'ok', scanResult(L1, { crio: 1.1 * GIB, system: 1.3 * GIB, cpu: 0.42, numCgroups: { memory: 900, pids: 880 }, dying: 12 }))
+      .result('prune', 'cgroup_prune', 'a', 'changed', pruneResult(L1, { after: { crio: 160 * MIB, system: 350 * MIB, cpu: 0.01, numCgroups: { memory: 120, pids: 118 }, dying: 0 } }))
+      .end();
+    const f = nodeFacts(s.events).nodes[0]!;
+    const facts = (x: typeof f.after) => [x?.crio_memory_bytes, x?.system_slice_memory_bytes, x?.kubelet_cpu_cores, x?.num_cgroups, x?.nr_dying_descendants];
+    assert.deepEqual(facts(f.before), [1.1 * GIB, 1.3 * GIB, 0.42, 900, 12]);
+    assert.deepEqual(facts(f.after), [160 * MIB, 350 * MIB, 0.01, 120, 0]);
+    assert.equal(f.after?.module, 'cgroup_prune');
+    assert.deepEqual(f.after?.leaked_by_kind, k(0, 0, 0, 0, 0));
+  });
+
+  test('a prune that measured nothing after acting leaves every health fact null (not measured), leaks still counted down', () => {
+    for (const after of [undefined, { crio: 170 * MIB }]) {
+      const s = new Scenario('prune.yml', ['a'])
+        .startPlay('p', ['a'])
+        .result('scan', 'cgroup_scan', 'a', 'ok', scanResult(L1, { crio: 1.1 * GIB, system: 1.3 * GIB, cpu: 0.42, dying: 12 }))
+        .result('prune', 'cgroup_prune', 'a', 'changed', pruneResult(L1, after ? { after } : {}))
+        .end();
+      const f = nodeFacts(s.events).nodes[0]!;
+      assert.notEqual(f.after, f.before);
+      assert.deepEqual(
+        [f.after?.crio_memory_bytes, f.after?.system_slice_memory_bytes, f.after?.kubelet_cpu_cores, f.after?.nr_dying_descendants],
+        [after ? 170 * MIB : null, null, null, null],
+        after ? 'memory measured, the rest not' : 'nothing measured',
+      );
+      assert.equal(f.after?.leaked_total, 0);
+      assert.equal(f.verdict, 'cleaned');
+    }
+  });
+
   test('crio_restart results count as remediations by result; task outcomes and recap kept', () => {
     const s = new Scenario('prune.yml', ['a', 'b'])
       .startPlay('p', ['a', 'b'])

@@ -78,12 +78,13 @@ function conn(m: LabManifest, dir: string) {
   };
 }
 
-async function scanJson(m: LabManifest, dir: string): Promise<Array<{ host: string; verdict: string; leaked: number; busy: number; too_young: number }>> {
+type ScanRow = { host: string; verdict: string; leaked: number; busy: number; too_young: number; kubelet_cpu_cores: number | null };
+async function scanJson(m: LabManifest, dir: string): Promise<ScanRow[]> {
   const c = capture();
   const { _m, ...args } = conn(m, dir);
   const code = await scanCommand({ ...args, json: true }, c.io);
   assert.equal(code, 0, c.err());
-  return (JSON.parse(c.out()) as { nodes: Array<{ host: string; verdict: string; leaked: number; busy: number; too_young: number }> }).nodes;
+  return (JSON.parse(c.out()) as { nodes: ScanRow[] }).nodes;
 }
 
 async function assertGone(m: LabManifest, dir: string, extraPids: number[]): Promise<void> {
@@ -122,6 +123,14 @@ describe('lab up / lab down', () => {
     assert.equal(byHost.get(busy.name)!.verdict, 'restart-needed');
     assert.ok(byHost.get(busy.name)!.busy > 0);
     for (const n of m.nodes) assert.ok(byHost.get(n.name)!.leaked > 0, `${n.name} has leaks`);
+    // each node has its own kubelet, in its own kubelet.service cgroup, sampled by the scan (this machine runs none)
+    const kubelets = m.nodes.map((n) => n.kubeletPid!);
+    assert.equal(new Set(kubelets).size, m.nodes.length);
+    for (const n of m.nodes) {
+      assert.equal(readFileSync(`/proc/${n.kubeletPid}/comm`, 'utf8').trim(), 'kubelet');
+      assert.ok(m.pids.some((p) => p.pid === n.kubeletPid && p.comm === 'kubelet'), 'listed in lab.json for lab down');
+      assert.equal(typeof byHost.get(n.name)!.kubelet_cpu_cores, 'number', `${n.name}: kubelet CPU sampled`);
+    }
 
     const down = await labDown({ dir });
     assert.deepEqual(down.problems, []);

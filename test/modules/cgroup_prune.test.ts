@@ -6,9 +6,14 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildNode, cgroupSkipReason, leftBehindPod, crictlState, dirExists, expectations, procState, type BuiltNode, type NodeSpec, type PodSpec } from '../cgroup/node-builder.js';
 import { runModule } from './ctx.js';
-import { cgroupPruneModule, composeResult, parsePruneOutput, type PruneScriptReport } from '../../src/modules/cgroup_prune.js';
-import { readFileSync, utimesSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { cgroupPruneModule, composeResult, healthAfterFields, parsePruneOutput, type PruneScriptReport } from '../../src/modules/cgroup_prune.js';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { cgroupScanModule } from '../../src/modules/cgroup_scan.js';
+import { dirsDeepestFirst } from '../../src/lab/node-builder.js';
+import type { HealthAfter } from '../../src/modules/cgroup_prune.js';
+import type { HealthFacts } from '../../src/cgroup/index.js';
 import type { Classification, PrunePlan } from '../../src/cgroup/index.js';
 import type { ModuleResult } from '../../src/modules/types.js';
 
@@ -92,6 +97,73 @@ describe('cgroup_prune on real cgroups', () => {
       });
     }
   }
+
+  for (const mode of ['v1', 'v2'] as const) {
+    test(`${mode}: health_after is measured on the node after removing: fewer cgroups than the scan before, this node's own kubelet sampled`, { skip }, async () => {
+      await withNode({ mode, driver: 'systemd', pods: storyPods(), systemSlice: true }, async (n) => {
+        // this node's kubelet: a real process in its own system.slice/kubelet.service cgroup (every hierarchy)
+        const kubelet = spawn('sleep', ['600'], { stdio: 'ignore' });
+        const units = n.hierarchies.map((h) => ({ h, dir: join(h.real, 'system.slice', 'kubelet.service') }));
+        try {
+          for (const u of units) {
+            mkdirSync(u.dir, { recursive: true });
+            writeFileSync(join(u.dir, 'cgroup.procs'), String(kubelet.pid));
+          }
+          const scan = await runModule(cgroupScanModule(), { min_age: '1m', cpu_sample: 0.2 }, { vars: varsOf(n), timeoutMs: 120_000 });
+          const before = scan.health as HealthFacts;
+          const r = await runPrune(n, { cpu_sample: 0.2 });
+          assert.equal(r.status, 'changed', String(r.msg));
+          const after = r.health_after as HealthAfter;
+          assert.ok(after, String(r.health_after_error));
+          // the node's own subtree counted (its root is not /sys/fs/cgroup), before and after, the same way
+          assert.equal(before.num_cgroups_source, 'subtree');
+          assert.equal(after.num_cgroups_source, 'subtree');
+          const removedPerHierarchy = (r.removed as string[]).length / n.hierarchies.length;
+          for (const [h, count] of Object.entries(after.num_cgroups)) assert.equal(count, before.num_cgroups[h]! - removedPerHierarchy, h);
+          if (mode === 'v2') assert.equal(after.nr_descendants, before.nr_descendants! - (r.removed as string[]).length);
+          // found by its cgroup, not by a process name (this machine runs no kubelet)
+          assert.equal(after.kubelet_found_by, 'cgroup');
+          assert.equal(before.kubelet_found_by, 'cgroup');
+          assert.equal(typeof after.kubelet_cpu_cores, 'number');
+          // (a v2 test subtree has no memory controller enabled: no memory.current to read)
+          assert.deepEqual(after.not_measured, mode === 'v1' ? [] : ['system_slice_memory_bytes', 'crio_memory_bytes']);
+          if (mode === 'v1') assert.ok(after.system_slice_memory_bytes! > 0);
+          // check mode changes nothing, so it measures no "after"
+          const dry = await runPrune(n, {}, true);
+          assert.equal(dry.health_after, null);
+          assert.match(String(dry.health_after_error), /check mode/);
+        } finally {
+          for (const u of units) {
+            try {
+              writeFileSync(join(u.h.mountRoot, 'cgroup.procs'), String(kubelet.pid));
+            } catch {
+              /* not there */
+            }
+          }
+          kubelet.kill('SIGKILL');
+          for (const u of units) for (let i = 0; i < 100 && existsSync(u.dir); i++) {
+            try {
+              rmdirSync(u.dir);
+            } catch {
+              await new Promise((res) => setTimeout(res, 20));
+            }
+          }
+        }
+      });
+    });
+  }
+
+  test('a prune with nothing to remove still measures the node after (its health now)', { skip }, async () => {
+    await withNode({ mode: 'v2', driver: 'systemd', pods: [{ qos: 'burstable', live: 'runtime', containers: [{ kind: 'container', known: true }] }], systemSlice: true }, async (n) => {
+      const r = await runPrune(n, { cpu_sample: 0 });
+      assert.equal(r.status, 'ok', String(r.msg));
+      const after = r.health_after as HealthAfter;
+      assert.ok(after, String(r.health_after_error));
+      assert.equal(after.nr_descendants, dirsDeepestFirst(n.root).length);
+      assert.equal(after.num_cgroups.unified, dirsDeepestFirst(n.root).length + 1);
+      assert.ok(after.not_measured.includes('kubelet_cpu_cores'));
+    });
+  });
 
   test('v2: the bogus pids/ tree cri-o made is removed with the leaks', { skip }, async () => {
     await withNode({ mode: 'v2', driver: 'systemd', pods: storyPods() }, async (n) => {
@@ -364,6 +436,56 @@ describe('cgroup_prune on real cgroups', () => {
       assertAllExist([...back.dirs, ...back.containers.flatMap((c) => c.dirs)], "the pod with a kubelet dir again");
       assert.ok((r.refused as Array<{ reason: string }>).some((x) => /kubelet pods dir/.test(x.reason)));
     });
+  });
+});
+
+describe('health_after: the health block the prune prints after acting (pure)', () => {
+  const M = '__NODESWEEP_0123456789abcdef__';
+  const stat = (ticks: number) => `4242 (kubelet) S 1 4242 4242 0 -1 4194304 1 0 0 0 ${ticks} 5 0 0 20 0 1 0 100 0 0`;
+  const block = [
+    `${M} health-begin`,
+    '@@num-cgroups subtree',
+    '|memory 31',
+    '|cpu,cpuacct 30',
+    '@@end-num-cgroups',
+    '@@cgroup-stat /sys/fs/cgroup/unified/node',
+    '|nr_descendants 29',
+    '|nr_dying_descendants 2',
+    '@@end-cgroup-stat',
+    '@@memory system.slice 367001600 /x/system.slice/memory.usage_in_bytes',
+    '@@memory crio.service 157286400 /x/system.slice/crio.service/memory.usage_in_bytes',
+    '@@kubelet-cpu 4242 100 cgroup',
+    `|100.00|${stat(10)}`,
+    `|101.00|${stat(12)}`,
+    '@@end-kubelet-cpu',
+    `${M} health-end`,
+  ];
+  test('parsed as a scan parses its health; every fact measured', () => {
+    const rep = parsePruneOutput([`${M} runtime ok`, ...block, `${M} removed /x/kubepods.slice/a`].join('\n'), M);
+    assert.deepEqual(rep.removed, ['/x/kubepods.slice/a']);
+    const { health_after: h } = healthAfterFields(rep.healthLines, false);
+    assert.deepEqual(h, {
+      num_cgroups: { memory: 31, 'cpu,cpuacct': 30 },
+      num_cgroups_source: 'subtree',
+      nr_descendants: 29,
+      nr_dying_descendants: 2,
+      system_slice_memory_bytes: 367001600,
+      crio_memory_bytes: 157286400,
+      kubelet_cpu_cores: 0.02,
+      kubelet_found_by: 'cgroup',
+      not_measured: [],
+    });
+  });
+  test('what is missing is listed as not measured; no block, check mode or a garbled block: null with the reason', () => {
+    const partial = block.filter((l) => !l.startsWith('@@memory') && !l.includes('kubelet') && !/^\|\d+\.\d+\|/.test(l));
+    const h = healthAfterFields(parsePruneOutput(partial.join('\n'), M).healthLines, false).health_after!;
+    assert.deepEqual(h.not_measured, ['system_slice_memory_bytes', 'crio_memory_bytes', 'kubelet_cpu_cores']);
+    assert.equal(h.kubelet_cpu_cores, null);
+    assert.deepEqual(healthAfterFields(parsePruneOutput(`${M} runtime ok\n`, M).healthLines, false), { health_after: null, health_after_error: 'the prune script printed no health measurement' });
+    assert.equal(healthAfterFields(block.slice(1, -1), true).health_after, null);
+    const bad = healthAfterFields(['@@memory system.slice 1 /x', 'oops'], false);
+    assert.equal(bad.health_after, null);
+    assert.match(bad.health_after_error!, /does not parse: .*oops/);
   });
 });
 

@@ -62,7 +62,8 @@ export function recordStoryHistory(db: HistoryDb, now: number): void {
       delete r.leaked;
       s.result('Scan cgroups', 'cgroup_scan', n, 'ok', r);
       if (n === 'worker-01' && i === 10) {
-        const p = pruneResult(spread(stateOf(n, 2.49).leaks));
+        const a = stateOf(n, 2.5); // what the prune measured right after removing (the leaks start again from zero)
+        const p = pruneResult(spread(stateOf(n, 2.49).leaks), { after: { crio: a.crio, system: a.crio + 200 * MIB, cpu: a.cpu, numCgroups: { memory: 300, pids: 290 } } });
         s.result('Prune leaked cgroups', 'cgroup_prune', n, 'changed', p);
       }
     }
@@ -81,14 +82,19 @@ export function storyRunEvents(now: number): RunEvent[] {
     today[n] = ls;
     s.result('Scan cgroups', 'cgroup_scan', n, 'ok', scanResult(ls, { crio: st.crio, system: st.crio + 210 * MIB, cpu: st.cpu, numCgroups: { memory: 300 + ls.length, pids: 290 + ls.length }, dying: ls.length }));
   }
+  // what each prune measured right after removing: the leaks' memory and kubelet CPU gone (crio's held leak too)
+  const after = (n: string, held: number) => {
+    const a = stateOf(n, 0.02);
+    return { crio: a.crio + held * 40 * MIB, system: a.crio + held * 40 * MIB + 200 * MIB, cpu: a.cpu, numCgroups: { memory: 300 + held, pids: 290 + held } };
+  };
   for (const n of NODES) {
     const ls = today[n]!;
     const busy = ls.some((l) => l.status === 'restart_needed');
-    s.result('Prune leaked cgroups', 'cgroup_prune', n, busy ? 'failed' : 'changed', pruneResult(ls));
+    s.result('Prune leaked cgroups', 'cgroup_prune', n, busy ? 'failed' : 'changed', pruneResult(ls, { after: after(n, busy ? 1 : 0) }));
     if (busy) {
       s.rescued(n);
       s.result('Restart crio', 'crio_restart', n, 'changed', { msg: 'crio restarted; runtime ready after 4.2 s' });
-      s.result('Prune again', 'cgroup_prune', n, 'changed', pruneResult(afterCrioRestart(ls.filter((l) => l.status === 'restart_needed'))));
+      s.result('Prune again', 'cgroup_prune', n, 'changed', pruneResult(afterCrioRestart(ls.filter((l) => l.status === 'restart_needed')), { after: after(n, 0) }));
     }
   }
   for (const n of NODES) {

@@ -6,13 +6,12 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { EventBus } from '../../src/events/events.js';
 import { JsonReportSink, type JsonReport } from '../../src/report/json-report.js';
 import { Redactor, MASK } from '../../src/report/redact.js';
@@ -22,30 +21,11 @@ import { LEAK_KINDS, SYSTEM_RESERVATION_BYTES } from '../../src/history/node-fac
 import { buildHtmlData, renderHtmlReport } from '../../src/report/html/report.js';
 import { NODES, recordStoryHistory, storyRunEvents } from './html-story.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const NOW = Date.parse('2026-03-10T09:00:00Z') / 1000;
 const SECRET = 'hunter2-very-secret';
 
-/** Debian's chromium, installed when missing (we run as root; CI's .ci/run installs it too). */
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { stdio: 'ignore', env });
-}
-
 let dir = '';
 let context: BrowserContext | undefined;
-
-async function launch(): Promise<BrowserContext> {
-  // a fresh profile, no background traffic: this machine's network is closed and the page must not need it
-  return chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
-}
 
 interface Loaded {
   page: Page;
@@ -82,9 +62,8 @@ function resultsOf(report: JsonReport, host: string, module: string): Result[] {
 }
 
 before(async () => {
-  ensureChromium();
   dir = await mkdtemp(join(tmpdir(), 'ns-html-'));
-  context = await launch();
+  context = await launchChromium(dir);
 });
 after(async () => {
   await context?.close();
@@ -229,6 +208,34 @@ describe('HTML report without history or cgroup data', () => {
     assert.deepEqual([l.consoleErrors, l.requests], [[], []]);
     assert.match((await l.page.textContent('main'))!, /No cgroup data/);
     assert.equal(await l.page.locator('#history').count(), 0);
+    await l.page.close();
+  });
+
+  test('a fact not measured after the prune reads "not measured", in the table and on the bars, never the value before', async () => {
+    const { nodeFacts } = await import('../../src/history/node-facts.js');
+    const { Scenario } = await import('./scenario.js');
+    const { leaks, scanResult, pruneResult, GIB, MIB } = await import('../history/fixtures.js');
+    const L = leaks('pod', 4);
+    const ev = new Scenario('prune.yml', ['n1'])
+      .startPlay('p', ['n1'])
+      .result('scan', 'cgroup_scan', 'n1', 'ok', scanResult(L, { crio: 1.05 * GIB, system: 1.2 * GIB, cpu: 0.37, numCgroups: { memory: 700 } }))
+      // memory measured after removing; kubelet CPU not sampled, num_cgroups not read
+      .result('prune', 'cgroup_prune', 'n1', 'changed', pruneResult(L, { after: { crio: 155 * MIB, system: 340 * MIB, numCgroups: {} } }))
+      .end().events;
+    const path = join(dir, 'not-measured.html');
+    await (await import('node:fs/promises')).writeFile(path, renderHtmlReport(buildHtmlData(nodeFacts(ev), null, { command: 'run', now: NOW })));
+    const l = await load(path);
+    assert.deepEqual([l.consoleErrors, l.requests], [[], []]);
+    const row = (await l.page.textContent('tr.node-row[data-node="n1"]'))!.replace(/\s+/g, ' ');
+    assert.match(row, /340 MiB/);
+    assert.match(row, /0\.37 → not measured/);
+    assert.match(row, /700 → not measured/);
+    for (const chart of ['kubelet-cpu', 'num-cgroups']) {
+      const label = await l.page.textContent(`svg[data-chart="${chart}"] text.bar-value[data-node="n1"][data-series="after"]`);
+      assert.equal(label, 'after not measured', chart);
+    }
+    const data = JSON.parse((await l.page.textContent('#nodesweep-data'))!);
+    assert.deepEqual([data.nodes[0].after.kubelet_cpu_cores, data.nodes[0].after.num_cgroups, data.nodes[0].after.crio_memory_bytes], [null, null, 155 * MIB]);
     await l.page.close();
   });
 

@@ -103,8 +103,8 @@ function fleetRun(): { events: ReturnType<Scenario['end']>['events']; run: RunFa
     .result('scan', 'cgroup_scan', 'w1', 'ok', scanResult(w1, { crio: 950 * MIB, system: 1.3 * GIB, cpu: 12.75 }))
     .result('scan', 'cgroup_scan', 'w2', 'ok', scanResult(w2, { crio: 400 * MIB, system: 700 * MIB, cpu: 1.5 }))
     .result('scan', 'cgroup_scan', 'w3', 'unreachable', { msg: 'connect ETIMEDOUT' })
-    .result('prune', 'cgroup_prune', 'w1', 'changed', pruneResult(w1))
-    .result('prune', 'cgroup_prune', 'w2', 'failed', pruneResult(w2))
+    .result('prune', 'cgroup_prune', 'w1', 'changed', pruneResult(w1, { after: { crio: 160 * MIB, system: 700 * MIB, cpu: 0.25, numCgroups: { memory: 104, pids: 102 } } }))
+    .result('prune', 'cgroup_prune', 'w2', 'failed', pruneResult(w2, { after: { crio: 390 * MIB, system: 690 * MIB, cpu: 1.4 } }))
     .rescued('w2')
     .result('restart crio', 'crio_restart', 'w2', 'changed', { msg: 'crio restarted' })
     .result('prune again', 'cgroup_prune', 'w2', 'changed', pruneResult(afterCrioRestart(w2).filter((l) => l.kind === 'pod')))
@@ -125,7 +125,8 @@ describe('renderMetrics', () => {
   test('every metric parses strictly and has the values of the events', async () => {
     const { events, run } = fleetRun();
     const fams = parseExposition(await renderMetrics(run));
-    // expected numbers straight from the events' results: the last scan, less what later prunes removed
+    // expected numbers straight from the events' results: the leaks of the last scan less what later prunes removed,
+    // the health last measured (a scan's health, or what a prune measured after acting)
     type R = Record<string, any>;
     const results = (host: string, module: string) =>
       events.filter((e) => e.kind === 'task_result' && e.host === host && e.module === module).map((e) => (e as unknown as { result: R }).result);
@@ -148,19 +149,27 @@ describe('renderMetrics', () => {
     );
     for (const node of ['w1', 'w2']) {
       const scan = results(node, 'cgroup_scan').at(-1)!;
+      const lastHealth = events
+        .filter((e) => e.kind === 'task_result' && e.host === node && (e.module === 'cgroup_scan' || e.module === 'cgroup_prune'))
+        .map((e) => (e as unknown as { result: R }).result)
+        .map((r) => r.health ?? r.health_after)
+        .at(-1)!;
       const lastPrune = results(node, 'cgroup_prune').at(-1)!;
       const removed = removedOf(node);
       const left = (scan.leaked as { path: string; kind: string }[]).filter((l) => !removed.includes(l.path));
       for (const kind of LEAK_KINDS) assert.equal(value(fams, 'nodesweep_leaked_cgroups', { node, kind }), left.filter((l) => l.kind === kind).length, `${node} ${kind}`);
       assert.equal(value(fams, 'nodesweep_busy_cgroups', { node }), (lastPrune.busy as unknown[]).length);
       assert.equal(value(fams, 'nodesweep_removed_cgroups_total', { node }), removed.length);
-      assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node }), scan.health.crio_memory_bytes);
-      assert.equal(value(fams, 'nodesweep_system_slice_memory_bytes', { node }), scan.health.system_slice_memory_bytes);
-      assert.equal(value(fams, 'nodesweep_kubelet_cpu_cores', { node }), scan.health.kubelet_cpu_cores);
-      assert.equal(value(fams, 'nodesweep_num_cgroups', { node }), Math.max(...(Object.values(scan.health.num_cgroups) as number[])));
+      assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node }), lastHealth.crio_memory_bytes);
+      assert.equal(value(fams, 'nodesweep_system_slice_memory_bytes', { node }), lastHealth.system_slice_memory_bytes);
+      assert.equal(value(fams, 'nodesweep_kubelet_cpu_cores', { node }), lastHealth.kubelet_cpu_cores);
+      assert.equal(value(fams, 'nodesweep_num_cgroups', { node }), Math.max(...(Object.values(lastHealth.num_cgroups) as number[])));
       assert.equal(value(fams, 'nodesweep_host_unreachable', { node }), 0);
     }
     assert.equal(removedOf('w1').length, 16);
+    // w1's gauges are what its prune measured after removing, not its scan's
+    assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node: 'w1' }), 160 * MIB);
+    assert.equal(value(fams, 'nodesweep_num_cgroups', { node: 'w1' }), 104);
     assert.equal(value(fams, 'nodesweep_remediations_total', { node: 'w2', result: 'success' }), 1);
     assert.equal(value(fams, 'nodesweep_remediations_total', { node: 'w1', result: 'success' }), undefined);
     // the unreachable node: flagged, and no made-up zeros for what was not measured
@@ -168,6 +177,23 @@ describe('renderMetrics', () => {
     assert.equal(value(fams, 'nodesweep_leaked_cgroups', { node: 'w3', kind: 'pod' }), undefined);
     assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node: 'w3' }), undefined);
     assert.equal(value(fams, 'nodesweep_last_run_timestamp_seconds', {}), FINISHED);
+  });
+
+  test('a fact the prune did not measure after acting is absent, never the value from before it', async () => {
+    const L = leaks('pod', 3);
+    const s = new Scenario('prune.yml', ['w1', 'w2'])
+      .startPlay('p', ['w1', 'w2'])
+      .result('scan', 'cgroup_scan', 'w1', 'ok', scanResult(L, { crio: 900 * MIB, system: 1.2 * GIB, cpu: 0.4 }))
+      .result('scan', 'cgroup_scan', 'w2', 'ok', scanResult(L, { crio: 900 * MIB, system: 1.2 * GIB, cpu: 0.4 }))
+      // w1: the prune's script died before its measurement; w2: memory measured, kubelet CPU not sampled
+      .result('prune', 'cgroup_prune', 'w1', 'changed', pruneResult(L))
+      .result('prune', 'cgroup_prune', 'w2', 'changed', pruneResult(L, { after: { crio: 150 * MIB } }))
+      .end();
+    const fams = parseExposition(await renderMetrics(nodeFacts(s.events)));
+    for (const m of ['nodesweep_crio_memory_bytes', 'nodesweep_system_slice_memory_bytes', 'nodesweep_kubelet_cpu_cores']) assert.equal(value(fams, m, { node: 'w1' }), undefined, m);
+    assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node: 'w2' }), 150 * MIB);
+    assert.equal(value(fams, 'nodesweep_kubelet_cpu_cores', { node: 'w2' }), undefined);
+    assert.equal(value(fams, 'nodesweep_leaked_cgroups', { node: 'w1', kind: 'pod' }), 0);
   });
 
   test('each run renders on its own registry; the global default registry stays empty', async () => {
@@ -198,7 +224,7 @@ describe('writeMetricsFile', () => {
     const s = new Scenario('prune.yml', ['w1'])
       .startPlay('p', ['w1'])
       .result('scan', 'cgroup_scan', 'w1', 'ok', scanResult(L, { crio: 310 * MIB }))
-      .result('prune', 'cgroup_prune', 'w1', 'changed', pruneResult(L))
+      .result('prune', 'cgroup_prune', 'w1', 'changed', pruneResult(L, { after: { crio: 150 * MIB } }))
       .result('restart crio', 'crio_restart', 'w1', 'failed', { msg: 'timeout' })
       .end();
     await writeMetricsFile(path, nodeFacts(s.events));
@@ -207,7 +233,7 @@ describe('writeMetricsFile', () => {
     assert.equal(value(fams, 'nodesweep_removed_cgroups_total', { node: 'w2' }), 3);
     assert.equal(value(fams, 'nodesweep_remediations_total', { node: 'w2', result: 'success' }), 1);
     assert.equal(value(fams, 'nodesweep_remediations_total', { node: 'w1', result: 'failed' }), 1);
-    assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node: 'w1' }), 310 * MIB);
+    assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node: 'w1' }), 150 * MIB);
     assert.equal(value(fams, 'nodesweep_crio_memory_bytes', { node: 'w2' }), undefined);
   });
 

@@ -4,8 +4,9 @@
 #
 # Parameters, prepended as sh assignments (see collectParams in src/cgroup/collect-parse.ts):
 #   CGROUP_ROOT KUBELET_ROOT CRICTL CRIO KUBELET JOURNALCTL SINCE SAMPLE_S CRIO_CONFIG NS_MODE UPTIME SLEEP
-# UPTIME and SLEEP are the script's clock (default /proc/uptime and sleep): a test passes a fake pair to count the
-# kubelet CPU sample's sleep instead of racing it against a busy machine.
+# It runs behind cgroup_health.sh (the modules send the two as one script, see loadCollectScript in
+# src/modules/cgroup_scan.ts): the clock (ns_cs, ns_clock), the kubelet CPU sample and the health facts are there,
+# shared with the prune's measurement after it acted.
 # NS_MODE=prune collects only what a prune decision needs: the dirs with their mtimes, crictl, the kubelet pods dir.
 # No cgroup.procs (`@@procs unread`: the kernel's EBUSY on rmdir is the prune's last guard, and the prune script
 # reads the holders of what it could not remove), no health facts, no kubelet CPU sample, no journal.
@@ -26,17 +27,12 @@
 
 LC_ALL=C
 export LC_ALL
-: "${CGROUP_ROOT:=/sys/fs/cgroup}"
 : "${KUBELET_ROOT:=/var/lib/kubelet}"
 : "${CRICTL:=crictl}"
 : "${CRIO:=crio}"
-: "${KUBELET:=kubelet}"
 : "${JOURNALCTL=journalctl}"
-: "${SAMPLE_S:=1}"
 : "${CRIO_CONFIG:=/etc/crio}"
 : "${NS_MODE:=scan}"
-: "${UPTIME:=/proc/uptime}"
-: "${SLEEP:=sleep}"
 ns_nl='
 '
 ns_oldpwd=$PWD
@@ -46,22 +42,6 @@ printf '@@nodesweep-collect 1\n'
 [ "$NS_MODE" = prune ] || NS_MODE=scan
 printf '@@mode %s\n' "$NS_MODE"
 
-# ns_cs VAR SECONDS: a decimal number of seconds (3, 0.5, 12345.67) as centiseconds, into VAR (builtins only)
-ns_cs() {
-  ns_ci=${2%%.*}
-  ns_cf=00
-  case $2 in *.*) ns_cf=${2#*.}00 ;; esac
-  ns_cf=${ns_cf%"${ns_cf#??}"}
-  ns_cf=${ns_cf#0}
-  case $ns_ci$ns_cf in *[!0-9]*) ns_ci=0 ns_cf=0 ;; esac
-  eval "$1=\$(( ${ns_ci:-0} * 100 + ${ns_cf:-0} ))"
-}
-# ns_clock VAR: $UPTIME in centiseconds (0 when unreadable)
-ns_clock() {
-  ns_up=0
-  IFS=' ' read -r ns_up ns_idle <"$UPTIME" 2>/dev/null || ns_up=0
-  ns_cs "$1" "$ns_up"
-}
 # ns_phase NAME: print the time since the last mark as `@@phase NAME CS`
 ns_clock ns_mark
 ns_phase() {
@@ -72,20 +52,7 @@ ns_phase() {
 
 # kubelet CPU, first sample: now, so the sample runs alongside the work (the second one is taken at the end)
 ns_kpid=''
-if [ "$NS_MODE" = scan ] && [ "$SAMPLE_S" != 0 ]; then
-  # the process running $KUBELET: its comm is the binary's name, cut to the kernel's 15 characters
-  ns_kcomm=${KUBELET##*/}
-  [ "${#ns_kcomm}" -gt 15 ] && ns_kcomm=${ns_kcomm%"${ns_kcomm#???????????????}"}
-  ns_kl=$(grep -lxF -e "$ns_kcomm" /proc/[0-9]*/comm 2>/dev/null)
-  for ns_f in $ns_kl; do
-    ns_kpid=${ns_f#/proc/}
-    ns_kpid=${ns_kpid%/comm}
-    break
-  done
-  if [ -n "$ns_kpid" ]; then
-    IFS= read -r ns_u0 <"$UPTIME" && IFS= read -r ns_s0 <"/proc/$ns_kpid/stat" || ns_kpid=''
-  fi
-fi
+[ "$NS_MODE" = scan ] && ns_kubelet_cpu_start
 
 ns_now=$(date +%s)
 printf '@@now %s\n' "$ns_now"
@@ -133,8 +100,7 @@ printf '@@dirlister %s\n' "$ns_dirlister"
 if [ "${NS_PORTABLE:-0}" != 1 ] && { grep -r -H --include=cgroup.procs -e x /dev/null >/dev/null 2>&1; [ $? -eq 1 ]; }; then ns_grep_r=1; else ns_grep_r=0; fi
 
 ns_all_pids=''
-ns_v1_memory=''
-ns_v2_path=''
+ns_hiers='' # `VERSION NAME REALPATH` lines of the hierarchies visited, for the health facts
 
 # ns_hierarchy NAME REALPATH: one hierarchy, visited once. Forks: stat -f, find dirs, find procs (+grep, sed).
 # It ends with `@@phase listing CS` and `@@phase procs CS` (the parser adds them up over the hierarchies).
@@ -150,8 +116,7 @@ ns_hierarchy() {
       return 0
       ;;
   esac
-  [ "$ns_ver" = v1 ] && [ "$ns_name" = memory ] && ns_v1_memory=$ns_h
-  [ "$ns_ver" = v2 ] && [ -z "$ns_v2_path" ] && ns_v2_path=$ns_h
+  ns_hiers="$ns_hiers$ns_ver $ns_name $ns_h$ns_nl"
   printf '@@hierarchy %s %s %s\n' "$ns_ver" "$ns_name" "$ns_h"
   # the start points: kubepods.slice (systemd driver), kubepods (cgroupfs driver), and in a v2 hierarchy the
   # bogus pids/ tree that cri-o 6349 created
@@ -257,14 +222,11 @@ esac
 if [ "$ns_nh" -gt 0 ]; then
   wait
   cat "$ns_tmp"/h.1*
-  # what the jobs could not tell the parent: the memory hierarchy (v1) or the first v2 one (for the health facts),
-  # and the pids seen in the kubepods dirs
+  # what the jobs could not tell the parent: the hierarchies (for the health facts), and the pids seen in the
+  # kubepods dirs
   for ns_f in "$ns_tmp"/h.1*; do
     IFS= read -r ns_l < "$ns_f" || continue
-    case $ns_l in
-      '@@hierarchy v1 memory '*) ns_v1_memory=${ns_l#'@@hierarchy v1 memory '} ;;
-      '@@hierarchy v2 '*) [ -n "$ns_v2_path" ] || { ns_l=${ns_l#'@@hierarchy v2 '}; ns_v2_path=${ns_l#* }; } ;;
-    esac
+    case $ns_l in '@@hierarchy '*) ns_hiers="$ns_hiers${ns_l#'@@hierarchy '}$ns_nl" ;; esac
   done
   [ "$NS_MODE" = scan ] && ns_all_pids=$(sed -n 's/^.*\/cgroup\.procs:\([0-9][0-9]*\)$/\1/p' "$ns_tmp"/h.1*)
 fi
@@ -313,34 +275,8 @@ printf '@@end-kubelet-pods\n'
 ns_phase kubelet-pods
 
 if [ "$NS_MODE" = scan ]; then
-  # ---- node health (a scan only)
-  printf '@@proc-cgroups\n'
-  if [ -r /proc/cgroups ]; then
-    while IFS= read -r ns_l; do printf '|%s\n' "$ns_l"; done </proc/cgroups
-  fi
-  printf '@@end-proc-cgroups\n'
-
-  if [ -n "$ns_v2_path" ] && [ -r "$ns_v2_path/cgroup.stat" ]; then
-    printf '@@cgroup-stat %s\n' "$ns_v2_path"
-    while IFS= read -r ns_l; do printf '|%s\n' "$ns_l"; done <"$ns_v2_path/cgroup.stat"
-    printf '@@end-cgroup-stat\n'
-  fi
-
-  # ns_memfile KEY FILE: one number from a memory file, if it is there
-  ns_memfile() {
-    if [ -r "$2" ] && IFS= read -r ns_v <"$2"; then
-      printf '@@memory %s %s %s\n' "$1" "$ns_v" "$2"
-      return 0
-    fi
-    return 1
-  }
-  if [ -n "$ns_v1_memory" ]; then
-    ns_memfile system.slice "$ns_v1_memory/system.slice/memory.usage_in_bytes"
-    ns_memfile crio.service "$ns_v1_memory/system.slice/crio.service/memory.usage_in_bytes"
-  elif [ -n "$ns_v2_path" ]; then
-    ns_memfile system.slice "$ns_v2_path/system.slice/memory.current"
-    ns_memfile crio.service "$ns_v2_path/system.slice/crio.service/memory.current"
-  fi
+  # ---- node health (a scan only): cgroup counts and memory of the hierarchies listed above
+  ns_health_facts "$ns_hiers"
 
   # versions (absent binaries are fine)
   if command -v "$CRIO" >/dev/null 2>&1; then ns_cmd crio-version "$CRIO" --version; else printf '@@absent crio-version\n'; fi
@@ -376,21 +312,7 @@ fi
 # kubelet CPU, second sample: sleep only what is left of SAMPLE_S after the work above (the interval the parser
 # uses is the real one, between the two $UPTIME reads)
 if [ -n "$ns_kpid" ]; then
-  ns_clk=$(getconf CLK_TCK 2>/dev/null) || ns_clk=100
-  printf '@@kubelet-cpu %s %s\n' "$ns_kpid" "${ns_clk:-100}"
-  if IFS= read -r ns_u1 <"$UPTIME"; then
-    ns_cs ns_want "$SAMPLE_S"
-    ns_cs ns_a "${ns_u0%% *}"
-    ns_cs ns_b "${ns_u1%% *}"
-    ns_left=$((ns_want - (ns_b - ns_a)))
-    if [ "$ns_left" -gt 0 ]; then
-      "$SLEEP" "$((ns_left / 100)).$((ns_left % 100 / 10))$((ns_left % 10))" 2>/dev/null || "$SLEEP" "$(((ns_left + 99) / 100))"
-    fi
-    if IFS= read -r ns_u1 <"$UPTIME" && IFS= read -r ns_s1 <"/proc/$ns_kpid/stat"; then
-      printf '|%s|%s\n|%s|%s\n' "${ns_u0%% *}" "$ns_s0" "${ns_u1%% *}" "$ns_s1"
-    fi
-  fi
-  printf '@@end-kubelet-cpu\n'
+  ns_kubelet_cpu_end
   ns_phase kubelet-cpu-rest
 fi
 

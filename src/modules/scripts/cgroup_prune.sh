@@ -1,7 +1,9 @@
 # nodesweep cgroup prune (POSIX sh + coreutils/grep/xargs/find; no Python, no fork per cgroup).
 #
 # The module prepends: NS_MARK NS_CRICTL NS_KUBELET_ROOT NS_MIN_AGE_S NS_CHECK NS_KILL NS_BASES (newline separated
-# real hierarchy paths). stdin: the planned removals, deepest first, one per line:
+# real hierarchy paths), and for the health measurement after acting (cgroup_health.sh, sent ahead of this script):
+# NS_HEALTH (1: measure) NS_HIERS (`VERSION NAME REALPATH` lines) CGROUP_ROOT KUBELET SAMPLE_S.
+# stdin: the planned removals, deepest first, one per line:
 #   <g|l> <k|-> <pod uid|-> <container id|-> <path>
 # g: the plan says the pod is gone (re-check its UID and kubelet pods dir); l: the pod is live, only the container
 # id is re-checked. k: a confirmed orphan whose processes may be killed (kill_stragglers).
@@ -18,21 +20,8 @@ umask 077
 say() { printf '%s %s\n' "$NS_MARK" "$*"; }
 ns_nl='
 '
-# ns_cs VAR SECONDS: decimal seconds (12345.67) as centiseconds into VAR; ns_phase NAME: time since the last mark
-ns_cs() {
-  ns_ci=${2%%.*}
-  ns_cf=00
-  case $2 in *.*) ns_cf=${2#*.}00 ;; esac
-  ns_cf=${ns_cf%"${ns_cf#??}"}
-  ns_cf=${ns_cf#0}
-  case $ns_ci$ns_cf in *[!0-9]*) ns_ci=0 ns_cf=0 ;; esac
-  eval "$1=\$(( ${ns_ci:-0} * 100 + ${ns_cf:-0} ))"
-}
-ns_clock() {
-  ns_up=0
-  IFS=' ' read -r ns_up ns_idle < /proc/uptime 2> /dev/null || ns_up=0
-  ns_cs "$1" "$ns_up"
-}
+# ns_cs, ns_clock (centiseconds of $UPTIME, default /proc/uptime) come from cgroup_health.sh, sent ahead of this
+# script; ns_phase NAME: time since the last mark
 ns_clock ns_mark
 ns_phase() {
   ns_clock ns_pnow
@@ -352,5 +341,11 @@ if [ -s "$T/failed" ]; then
     say cmdlines-end
   fi
   ns_phase report
+fi
+
+# ---- 8. the node's health now, right after acting (the report's "after"): the same functions a scan measures with
+if [ "${NS_HEALTH:-0}" = 1 ]; then
+  ns_health_block "$NS_MARK" "$NS_HIERS"
+  ns_phase health-after
 fi
 exit 0

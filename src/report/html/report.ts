@@ -157,16 +157,22 @@ function verdictVars(v: NodeVerdict): string {
 }
 
 const dash = '<span class="muted">–</span>';
+/** A fact the run did not measure (e.g. after a prune whose measurement failed): said so, never the value before. */
+export const NOT_MEASURED_TEXT = 'not measured';
+const notMeasured = `<span class="muted not-measured">${NOT_MEASURED_TEXT}</span>`;
 const isoMin = (t: number | null) => (t === null ? '–' : new Date(t * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC');
 
-function beforeAfter(b: number | null | undefined, a: number | null | undefined, fmt: (n: number) => string): string {
+/** `before → after`; one value when they are the same snapshot's or equal; `not measured` for a missing after. */
+function beforeAfter(b: number | null | undefined, a: number | null | undefined, fmt: (n: number) => string, sameSnapshot: boolean): string {
   if (a == null && b == null) return dash;
-  if (b == null || b === a) return esc(fmt(a ?? b!));
-  return `${esc(fmt(b))} <span class="arrow">→</span> ${a == null ? dash : esc(fmt(a))}`;
+  if (a == null) return sameSnapshot ? esc(fmt(b!)) : `${esc(fmt(b!))} <span class="arrow">→</span> ${notMeasured}`;
+  if (b == null || b === a) return esc(fmt(a));
+  return `${esc(fmt(b))} <span class="arrow">→</span> ${esc(fmt(a))}`;
 }
 
-function memCell(v: number | null | undefined): string {
-  if (v == null) return dash;
+/** The value the run left; `not measured` when the node has an after snapshot without it. */
+function memCell(v: number | null | undefined, hasAfter: boolean): string {
+  if (v == null) return hasAfter ? notMeasured : dash;
   return v >= SYSTEM_RESERVATION_BYTES ? `<span class="over">${esc(formatBytes(v))}</span>` : esc(formatBytes(v));
 }
 
@@ -177,14 +183,14 @@ function summaryTable(nodes: HtmlReportData['nodes']): string {
     const st = n.stats;
     return `<tr class="node-row" data-node="${esc(n.node)}" data-verdict="${n.verdict}" style="${verdictVars(n.verdict)}">
 <td>${esc(n.node)}</td><td class="l"><span class="pill">${esc(VERDICT_STYLE[n.verdict].text)}</span></td>
-<td>${beforeAfter(b?.leaked_total, a?.leaked_total, formatCount)}</td>
+<td>${beforeAfter(b?.leaked_total, a?.leaked_total, formatCount, b === a)}</td>
 <td>${n.pruned ? formatCount(n.removed.length) : dash}</td>
 <td>${n.busy.length ? `<b>${n.busy.length}</b>` : a ? '0' : dash}</td>
 <td>${n.refused.length || (a ? '0' : dash)}</td>
-<td>${memCell(a?.system_slice_memory_bytes)}</td>
-<td>${memCell(a?.crio_memory_bytes)}</td>
-<td>${beforeAfter(b?.kubelet_cpu_cores, a?.kubelet_cpu_cores, formatCores)}</td>
-<td>${beforeAfter(b?.num_cgroups, a?.num_cgroups, formatCount)}</td>
+<td>${memCell(a?.system_slice_memory_bytes, a != null)}</td>
+<td>${memCell(a?.crio_memory_bytes, a != null)}</td>
+<td>${beforeAfter(b?.kubelet_cpu_cores, a?.kubelet_cpu_cores, formatCores, b === a)}</td>
+<td>${beforeAfter(b?.num_cgroups, a?.num_cgroups, formatCount, b === a)}</td>
 <td class="l muted tasks-cell">${st.ok} ok, ${st.changed} changed${st.failed ? `, <span class="over">${st.failed} failed</span>` : ''}${st.unreachable ? `, <span class="over">${st.unreachable} unreachable</span>` : ''}${st.rescued ? `, ${st.rescued} rescued` : ''}</td>
 </tr>`;
   });
@@ -370,9 +376,9 @@ export function renderHtmlReport(data: HtmlReportData): string {
 ${legend(LEAK_KINDS.map((k) => [KIND_COLOR[k], k]))}${hbarChart({ id: 'leaked', rows: leakedRows(nodes), format: formatCount })}</section>
 <section><h2>Memory against the 1 GiB system reservation</h2><p class="sub">system.slice and crio.service before the run (light) and as the run left them; past the red line kubelet's reservation no longer covers the system.</p>
 ${legend([[MEM_BEFORE_COLOR['system.slice'], 'system.slice before'], [MEM_COLOR['system.slice'], 'system.slice'], [MEM_BEFORE_COLOR.crio, 'crio before'], [MEM_COLOR.crio, 'crio']])}${hbarChart({ id: 'memory', rows: memoryRows(nodes), format: formatBytes, ticks: byteTicks, refLine: { value: SYSTEM_RESERVATION_BYTES, label: '1 GiB' } })}</section>
-<section><h2>kubelet CPU</h2><p class="sub">Cores kubelet used, before and after: it burns CPU retrying work on pods that are gone while their cgroups remain.</p>
+<section><h2>kubelet CPU</h2><p class="sub">Cores kubelet used over a short sample, before and right after the prune: it burns CPU retrying work on pods that are gone while their cgroups remain.</p>
 ${legend([[PHASE_COLOR.before, 'before'], [PHASE_COLOR.after, 'after']])}${hbarChart({ id: 'kubelet-cpu', rows: metricRows(nodes, (s) => s.kubelet_cpu_cores), format: formatCores })}</section>
-<section><h2>num_cgroups</h2><p class="sub">Highest num_cgroups of /proc/cgroups over the controllers, before and after.</p>
+<section><h2>num_cgroups</h2><p class="sub">Highest num_cgroups over the controllers (/proc/cgroups, or the node's own subtree when its cgroup root is one), before and after the prune measured it.</p>
 ${legend([[PHASE_COLOR.before, 'before'], [PHASE_COLOR.after, 'after']])}${hbarChart({ id: 'num-cgroups', rows: metricRows(nodes, (s) => s.num_cgroups), format: formatCount })}</section>`
     : `<section><h2>No cgroup data</h2><p class="sub">No cgroup_scan or cgroup_prune result in this run.</p></section>`;
   const r = data.run;

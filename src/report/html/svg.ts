@@ -54,7 +54,7 @@ export interface Bar {
   series: string;
   label: string;
   segments: Segment[];
-  /** Bar without a value (not measured): drawn as "n/a". */
+  /** Bar without a value: drawn as "not measured" (never as the other phase's value). */
   missing?: boolean;
 }
 export interface BarRow {
@@ -115,8 +115,8 @@ export function hbarChart(spec: HBarChartSpec): string {
         );
         cx += w;
       }
-      const label = bar.missing ? 'n/a' : spec.format(total);
-      out.push(`<text class="bar-value" x="${(cx + 6).toFixed(1)}" y="${y + barH - 3}">${esc(bar.label)} ${esc(label)}</text>`);
+      const label = bar.missing ? 'not measured' : spec.format(total);
+      out.push(`<text class="bar-value${bar.missing ? ' not-measured' : ''}" data-chart="${esc(spec.id)}" data-node="${esc(row.node)}" data-series="${esc(bar.series)}" x="${(cx + 6).toFixed(1)}" y="${y + barH - 3}">${esc(bar.label)} ${esc(label)}</text>`);
       y += barH + gap;
     }
     y += groupGap - gap;

@@ -157,6 +157,25 @@ describe('the bundled bin against the unbundled CLI', () => {
     assert.match(r.stderr, /^ERROR! nodesweep is not built: cannot read .*dist\/bin\/nodesweep\.cjs \(ENOENT\); run 'npm run build' in .*lone\n$/);
   });
 
+  test('installed as the docs say (`npm install -g` of the built package): `nodesweep` on PATH is this build, run from any directory', async () => {
+    // The docs' cron, systemd and CronJob examples call the installed command, not npx (about a second of npm's
+    // own start-up per run). A folder install links the package; --ignore-scripts: the build is already there.
+    const prefix = join(dir, 'global');
+    const npm = await run('npm', ['install', '-g', '--prefix', prefix, '--ignore-scripts', '--offline', '--no-audit', '--no-fund', pkg], env, dir);
+    assert.equal(npm.code, 0, npm.stdout + npm.stderr);
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    const path = { ...env, PATH: `${join(prefix, 'bin')}:${process.env.PATH ?? ''}` };
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const v = await run('nodesweep', ['--version'], path, elsewhere);
+    assert.deepEqual(v, { code: 0, stdout: `${version}\n`, stderr: '' });
+    const args = ['inventory', '-i', join(REPO_ROOT, 'inventories/example.ini'), '--graph'];
+    const installed = await run('nodesweep', args, path, elsewhere);
+    const expected = await run(process.execPath, [unbundled(), ...args], env, elsewhere);
+    assert.equal(expected.code, 0, expected.stderr);
+    assert.deepEqual(installed, expected);
+  });
+
   test('--version, --help, run --help: same output, exit 0', async () => {
     for (const args of [['--version'], ['--help'], ['run', '--help'], ['lab', '--help']]) {
       const [a, b] = await both(args);

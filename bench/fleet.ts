@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { generateKey, type TestKey } from '../test/helpers/keys.js';
 import { startSshd, knownHostsLine, TEST_USER, type SshdHandle } from '../test/helpers/sshd.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
+import { machineLine } from './machine.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMMANDS = ['echo one', 'uname -r', 'cat /proc/loadavg', 'id -u', 'date +%s'];
@@ -163,6 +164,7 @@ async function main(): Promise<void> {
   const servers: SshdHandle[] = [];
   const proxies: DelayProxy[] = [];
   const rows: string[] = [];
+  console.log(machineLine('before'));
   try {
     const maxHosts = Math.max(...sizes);
     for (let i = 0; i < maxHosts; i++) servers.push(await startSshd({ host: `127.0.3.${1 + i}`, authorizedKeys: [bench.key.publicKey], logLevel: 'INFO' }));
@@ -197,6 +199,7 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => s.stop()));
     bench.cleanup();
   }
+  console.log(machineLine('after'));
 }
 
 main().catch((e) => {

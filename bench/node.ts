@@ -31,6 +31,7 @@ import type { ModuleContext, ModuleDefinition, ModuleResult } from '../src/modul
 import { cgroupScanModule } from '../src/modules/cgroup_scan.js';
 import { cgroupPruneModule, planLine } from '../src/modules/cgroup_prune.js';
 import { classify, parseCollectOutput, planPruneDirs } from '../src/cgroup/index.js';
+import { machineFacts, machineLine } from './machine.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -227,7 +228,8 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   const say = (s: string) => process.stderr.write(s + '\n');
   const phases: string[] = [];
-  const load0 = loadavg()[0]!;
+  const before = machineFacts();
+  const load0 = before.load1;
   if (load0 > 1.5) say(`note: load average ${load0.toFixed(2)} on ${cpus().length} cores: the figures will be noisy (wait for a quiet machine)`);
 
   if (ONLY !== 'procs') {
@@ -311,7 +313,7 @@ async function main(): Promise<void> {
     rows.push(['scan (ours: collect + classify, no CPU sample)', fmtS(scanMs), `${(scanMs / listMs).toFixed(2)}x bare listing (aim <= 2x)`, `${(loopAtN / scanMs).toFixed(1)}x faster than the loop (aim >= 20x)`]);
     rows.push(['bare listing: find -type d', fmtS(listMs), '1.00x', '']);
     rows.push([`per-cgroup loop (cat cgroup.procs, rmdir), ${loopLeaked} cgroups`, fmtS(loopMs), `extrapolated to ${leaked}: ${fmtS(loopAtN)}`, '']);
-    console.log(`\nnodesweep bench:node: ${leaked} leaked cgroups in ${CONTROLLERS.length} hierarchies (${CONTROLLERS.join(', ')}), one fresh tree per measurement, median of ${RUNS} runs, ${cpus().length} cores, load average ${load0.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after\n`);
+    console.log(`\nnodesweep bench:node: ${leaked} leaked cgroups in ${CONTROLLERS.length} hierarchies (${CONTROLLERS.join(', ')}), one fresh tree per measurement, median of ${RUNS} runs\n${machineLine('before', before)}\n${machineLine('after')}\n`);
     const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) console.log(`  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padStart(w[1]!)}  ${r[2]!.padEnd(w[2]!)}  ${r[3]}`.trimEnd());
     console.log(`\nwhere the time went (ms; the node's parts from /proc/uptime, 10 ms resolution):`);

@@ -2,6 +2,8 @@
  * Pure planning rules, as ansible-playbook applies them: serial batches, tag selection,
  * max_fail_percentage, the become / check-mode resolution.
  */
+import { ansibleBoolean } from '../compat/boolean.js';
+
 
 /** Ansible's pct_to_int: "30%" of n rounds down, at least 1; a number is taken as is. */
 export function serialSize(value: number | string, total: number): number {
@@ -67,12 +69,6 @@ export function exceedsMaxFail(failed: number, batchSize: number, maxFailPercent
   return failed / batchSize > maxFailPercentage / 100;
 }
 
-/** Values Ansible treats as true in a boolean-ish variable (`ansible_become: yes`). */
-export function truthy(v: unknown): boolean {
-  if (typeof v === 'string') return ['true', 'yes', 'on', '1', 'y'].includes(v.trim().toLowerCase());
-  return Boolean(v);
-}
-
 export interface BecomeInputs {
   /** Task, then enclosing blocks, then play: the first that says something. */
   keyword?: boolean;
@@ -100,7 +96,7 @@ export interface BecomeDecision {
 export function resolveBecome(i: BecomeInputs): BecomeDecision {
   let become = i.cliBecome;
   if (i.keyword !== undefined) become = i.keyword;
-  if (i.varBecome !== undefined && i.varBecome !== null) become = truthy(i.varBecome);
+  if (i.varBecome !== undefined && i.varBecome !== null) become = ansibleBoolean(i.varBecome, false); // one that is not a boolean already failed the host's connection spec
   let user = i.cliUser ?? 'root';
   if (i.keywordUser !== undefined) user = i.keywordUser;
   if (typeof i.varUser === 'string' && i.varUser !== '') user = i.varUser;

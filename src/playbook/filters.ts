@@ -18,6 +18,7 @@ import {
   pyTruthy,
   pyTypeName,
 } from './pyvalues.js';
+import { boolFilter } from '../compat/boolean.js';
 
 export type Kwargs = Record<string, unknown>;
 export type FilterFn = (value: unknown, args: unknown[], kw: Kwargs) => unknown;
@@ -101,13 +102,6 @@ function attrGetter(attr: string): (v: unknown) => unknown {
     }
     return cur;
   };
-}
-
-function toBool(v: unknown): boolean {
-  if (typeof v === 'boolean') return v;
-  if (v === null || v === undefined) return false;
-  const s = typeof v === 'string' ? v.toLowerCase().trim() : v;
-  return s === 'yes' || s === 'on' || s === '1' || s === 'true' || s === 1 || s === 'y';
 }
 
 function toInt(v: unknown, dflt: unknown = 0, base = 10): unknown {
@@ -388,7 +382,7 @@ function minMax(v: unknown, args: unknown[], kw: Kwargs, sign: 1 | -1): unknown 
 /** Filters keyed by name. `map` needs the filter table itself, so it is built by a function. */
 export function buildFilters(): Record<string, FilterFn> {
   const F: Record<string, FilterFn> = {
-    bool: (v) => toBool(v),
+    bool: (v) => boolFilter(v),
     int: (v, a, kw) => toInt(v, arg(a, kw, 0, 'default', 0), Number(arg(a, kw, 1, 'base', 10))),
     float: (v, a, kw) => toFloat(v, arg(a, kw, 0, 'default', 0)),
     string: (v) => toStr(v),

@@ -12,6 +12,7 @@ import type { ModuleRegistry } from '../modules/registry.js';
 import type { ModuleDefinition } from '../modules/types.js';
 import type { BlockTask, Condition, Loc, ModuleTask, Play, Playbook, TaskCommon, TaskNode } from './types.js';
 import { Templar } from './template.js';
+import { ansibleBoolean } from '../compat/boolean.js';
 
 export interface LoadOptions {
   modules: ModuleRegistry;
@@ -335,12 +336,14 @@ function readAt(v: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 /** Ansible's argument-spec conversions: "yes" -> true for booleans, "5" -> 5 for numbers, 5 -> "5" for strings. */
 function coerce(value: unknown, expected: string): { ok: boolean; value?: unknown } {
   if (expected === 'boolean') {
-    if (typeof value === 'string') {
-      const s = value.trim().toLowerCase();
-      if (['yes', 'true', 'on', '1', 'y', 't'].includes(s)) return { ok: true, value: true };
-      if (['no', 'false', 'off', '0', 'n', 'f'].includes(s)) return { ok: true, value: false };
+    // check_type_bool: strings and numbers through Ansible's strict boolean
+    if (typeof value === 'string' || typeof value === 'number') {
+      try {
+        return { ok: true, value: ansibleBoolean(value) };
+      } catch {
+        return { ok: false };
+      }
     }
-    if (value === 1 || value === 0) return { ok: true, value: value === 1 };
   }
   if (expected === 'number' || expected === 'int') {
     if (typeof value === 'string' && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(value)) return { ok: true, value: Number(value) };

@@ -11,6 +11,7 @@ import SSHConfig from 'ssh-config';
 import { ConnectError } from '../errors.js';
 import type { HostKeyChecking, RunOptions } from '../contracts/run-options.js';
 import type { BecomeSpec } from './types.js';
+import { ansibleBoolean } from '../compat/boolean.js';
 
 export interface IdentitySpec {
   path: string;
@@ -223,16 +224,16 @@ function parsePort(v: string, host: string, what: string): number {
   return n;
 }
 
-/** Ansible's boolean: true/yes/on/1 and false/no/off/0, any case. */
+/**
+ * Ansible's strict boolean (compat/boolean.ts). ansible_become is strict in Ansible too; ansible_host_key_checking
+ * is not (anything unknown turns checking off there): here it is, since a typo must not turn host keys off.
+ */
 function toBool(v: unknown, host: string, what: string): boolean {
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'number') return v !== 0;
-  if (typeof v === 'string') {
-    const s = v.trim().toLowerCase();
-    if (['true', 'yes', 'on', '1', 'y', 't'].includes(s)) return true;
-    if (['false', 'no', 'off', '0', 'n', 'f', ''].includes(s)) return false;
+  try {
+    return ansibleBoolean(v);
+  } catch {
+    throw new ConnectError(host, `${what} must be a boolean, got ${JSON.stringify(v)}`, { code: 'CONNECT_SPEC' });
   }
-  throw new ConnectError(host, `${what} must be a boolean, got ${JSON.stringify(v)}`, { code: 'CONNECT_SPEC' });
 }
 
 /** OpenSSH percent tokens in IdentityFile/HostName: %h %r %u %d %%. */

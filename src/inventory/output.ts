@@ -5,7 +5,7 @@
 import { applyLimit } from './patterns.js';
 import type { SelectOptions } from './patterns.js';
 import { groupHosts } from './model.js';
-import { pyStr } from './pyliteral.js';
+import { pyStr } from '../compat/python.js';
 import type { Inventory } from './types.js';
 import { groupVars, hostVars } from './vars.js';
 

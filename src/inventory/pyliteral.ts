@@ -1,8 +1,8 @@
 /**
  * The parts of Python that Ansible's INI inventory leans on: `shlex.split(line, comments=True)` for host lines,
- * `ast.literal_eval` for `key=value` values, and `str()`/`repr()` for `ansible-inventory --graph --vars`.
- * Pure functions, no I/O.
+ * `ast.literal_eval` for `key=value` values (their `str()`/`repr()` are compat/python.ts's). Pure functions, no I/O.
  */
+import { pyFloatRepr } from '../compat/python.js';
 
 /** Thrown (without a stack, which would cost more than the parse) when the text is not a literal we keep. */
 const NOT_LITERAL = Symbol('not a literal');
@@ -371,56 +371,4 @@ function jsonKey(k: unknown): string {
   if (k === null) return 'null';
   if (typeof k === 'number') return Number.isInteger(k) ? String(k) : pyFloatRepr(k);
   throw NOT_LITERAL; // tuple keys etc.: Ansible cannot serialise them either
-}
-
-function pyFloatRepr(n: number): string {
-  if (Number.isNaN(n)) return 'nan';
-  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
-  let s = String(n);
-  if (/e/.test(s)) {
-    s = s.replace(/e([+-])(\d)$/, 'e$10$2');
-    return s;
-  }
-  if (!s.includes('.')) s += '.0';
-  return s;
-}
-
-/** Python's `repr()` of a JSON-like value (numbers print as JS does; ints and floats are not told apart). */
-export function pyRepr(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pyFloatRepr(v);
-  if (typeof v === 'string') return pyStrRepr(v);
-  if (Array.isArray(v)) return '[' + v.map(pyRepr).join(', ') + ']';
-  if (v instanceof Date) return pyStrRepr(v.toISOString());
-  if (typeof v === 'object') {
-    return (
-      '{' +
-      Object.entries(v as Record<string, unknown>)
-        .map(([k, x]) => `${pyStrRepr(k)}: ${pyRepr(x)}`)
-        .join(', ') +
-      '}'
-    );
-  }
-  return String(v);
-}
-
-/** Python's `str()`: like repr except that a top-level string prints bare. */
-export function pyStr(v: unknown): string {
-  return typeof v === 'string' ? v : pyRepr(v);
-}
-
-function pyStrRepr(s: string): string {
-  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = q;
-  for (const ch of s) {
-    if (ch === q || ch === '\\') out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (ch < ' ' || ch === '\x7f') out += '\\x' + ch.charCodeAt(0).toString(16).padStart(2, '0');
-    else out += ch;
-  }
-  return out + q;
 }

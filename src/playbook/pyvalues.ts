@@ -3,16 +3,7 @@
  * Playbook authors write Jinja2, so `[] ` is false, `[1] == [1]` is true and `{{ list }}` prints `['a', 'b']`.
  */
 
-/** A value that is not defined (missing variable or attribute). Any use other than `is defined`/`default` fails. */
-export class Undef {
-  constructor(readonly message: string) {}
-}
-
-export class PyTypeError extends Error {}
-
-export function isMapping(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Undef);
-}
+import { PyTypeError, Undef, isMapping } from '../compat/python.js';
 
 /** Python type name, for error messages ("'<' not supported between instances of 'str' and 'int'"). */
 export function pyTypeName(v: unknown): string {
@@ -75,73 +66,6 @@ export function pyContains(container: unknown, item: unknown): boolean {
   if (Array.isArray(container)) return container.some((x) => pyEquals(x, item));
   if (isMapping(container)) return typeof item === 'string' || typeof item === 'number' ? Object.hasOwn(container, String(item)) : false;
   throw new PyTypeError(`argument of type '${pyTypeName(container)}' is not iterable`);
-}
-
-function reprString(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = '';
-  for (const ch of s) {
-    if (ch === '\\') out += '\\\\';
-    else if (ch === quote) out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else out += ch;
-  }
-  return quote + out + quote;
-}
-
-function formatNumber(n: number): string {
-  if (Number.isNaN(n)) return 'nan';
-  if (n === Infinity) return 'inf';
-  if (n === -Infinity) return '-inf';
-  return String(n);
-}
-
-/** Python repr(), used for values inside lists/dicts when rendered into a string. */
-export function pyRepr(v: unknown): string {
-  if (typeof v === 'string') return reprString(v);
-  if (Array.isArray(v)) return '[' + v.map(pyRepr).join(', ') + ']';
-  if (isMapping(v)) return '{' + Object.entries(v).map(([k, x]) => `${reprString(k)}: ${pyRepr(x)}`).join(', ') + '}';
-  return pyStr(v);
-}
-
-/** Python str(): what `{{ value }}` prints inside a larger string. */
-export function pyStr(v: unknown): string {
-  if (v instanceof Undef) throw new PyTypeError(v.message);
-  if (v === null || v === undefined) return 'None';
-  if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (typeof v === 'number') return formatNumber(v);
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v) || isMapping(v)) return pyRepr(v);
-  return String(v);
-}
-
-/** json.dumps with Python's default separators (", ", ": ") and ensure_ascii. */
-export function pyJsonDumps(v: unknown, opts: { sortKeys?: boolean; indent?: number } = {}): string {
-  const norm = (x: unknown): unknown => {
-    if (x instanceof Undef) throw new PyTypeError(x.message);
-    if (Array.isArray(x)) return x.map(norm);
-    if (isMapping(x)) {
-      const keys = Object.keys(x);
-      if (opts.sortKeys) keys.sort();
-      const o: Record<string, unknown> = {};
-      for (const k of keys) o[k] = norm(x[k]);
-      return o;
-    }
-    return x === undefined ? null : x;
-  };
-  const n = norm(v);
-  let s: string;
-  if (opts.indent !== undefined) s = JSON.stringify(n, null, opts.indent);
-  else s = compactJson(n);
-  return s.replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-}
-
-function compactJson(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(compactJson).join(', ') + ']';
-  if (isMapping(v)) return '{' + Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${compactJson(x)}`).join(', ') + '}';
-  return JSON.stringify(v) ?? 'null';
 }
 
 /** LooseVersion-like comparison: numeric parts numerically, others as strings; a leading "v" is ignored. */

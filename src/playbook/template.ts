@@ -10,7 +10,8 @@
 import nunjucks from 'nunjucks';
 import { buildFilters, lookupPlugin, pyAdd, pyMul, pySplit, splitKwargs, TESTS } from './filters.js';
 import type { Kwargs } from './filters.js';
-import { PyTypeError, Undef, isMapping, pyCompare, pyContains, pyEquals, pyStr, pyTruthy, pyTypeName } from './pyvalues.js';
+import { pyCompare, pyContains, pyEquals, pyTruthy, pyTypeName } from './pyvalues.js';
+import { PyTypeError, Undef, isMapping, pyStr } from '../compat/python.js';
 
 export class TemplateError extends Error {
   override name = 'TemplateError';

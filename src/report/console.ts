@@ -8,7 +8,7 @@ import type { ClusterCleanupEvent, EventSink, HostStats, RunEvent } from '../eve
 import type { ModuleResult, TaskStatus } from '../modules/types.js';
 import { Redactor } from './redact.js';
 import { StatsAggregator, isItemResult, recapLine } from '../events/stats.js';
-import { pyJsonDumps, pyStr } from './pyjson.js';
+import { pyStr, resultDump } from '../compat/python.js';
 import { displayDict, isVerboseAlways, abbreviateLists } from './view.js';
 
 export interface ConsoleOptions {
@@ -189,7 +189,7 @@ export class ConsoleSink implements EventSink {
 
   private dump(module: string, status: TaskStatus, result: ModuleResult, indent: number | undefined): string {
     const shown = displayDict(module, status, result);
-    return pyJsonDumps(this.opts.verbosity >= 2 ? shown : (abbreviateLists(shown) as Record<string, unknown>), indent);
+    return resultDump(this.opts.verbosity >= 2 ? shown : (abbreviateLists(shown) as Record<string, unknown>), indent);
   }
 
   private taskBanner(play: string, task: string): void {

@@ -3,7 +3,7 @@ import { interruptedTaskMessage, type EventSink, type RunEvent } from '../events
 import { Redactor } from './redact.js';
 import { isItemResult } from '../events/stats.js';
 import { displayDict } from './view.js';
-import { pyJsonDumps } from './pyjson.js';
+import { resultDump } from '../compat/python.js';
 import { writeFileAtomic } from './files.js';
 
 /** Escape for XML text and attributes, dropping characters XML 1.0 cannot carry (e.g. ESC from coloured output). */
@@ -32,7 +32,7 @@ interface Case {
 
 function text(v: unknown): string {
   if (v === undefined || v === null) return '';
-  return typeof v === 'string' ? v : pyJsonDumps(v);
+  return typeof v === 'string' ? v : resultDump(v);
 }
 
 export class JunitSink implements EventSink {
@@ -70,7 +70,7 @@ export class JunitSink implements EventSink {
         kind,
         type: kind === 'failure' ? 'failed' : 'unreachable',
         message,
-        detail: kind === 'failure' || kind === 'error' ? pyJsonDumps(displayDict(ev.module, ev.status, r), 4) : '',
+        detail: kind === 'failure' || kind === 'error' ? resultDump(displayDict(ev.module, ev.status, r), 4) : '',
         stdout: text(r.stdout),
         stderr: text(r.stderr),
       });

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePythonValue, pyRepr, pyStr } from '../../src/inventory/pyliteral.js';
+import { parsePythonValue } from '../../src/inventory/pyliteral.js';
+import { pyRepr, pyStr } from '../../src/compat/python.js';
 import { shlexSplit } from '../../src/util/shlex.js';
 
 describe('parsePythonValue (ast.literal_eval, string on failure)', () => {

@@ -17,6 +17,16 @@ export function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Undef);
 }
 
+/** bool(): empty containers, None, 0 and '' are false; an undefined value fails. */
+export function pyTruthy(v: unknown): boolean {
+  if (v instanceof Undef) throw new PyTypeError(v.message);
+  if (v === null || v === undefined) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  if (typeof v === 'number') return v !== 0; // NaN is true in Python
+  return Boolean(v);
+}
+
 /** float.__repr__: the shortest digits that read back the same; exponent form below 1e-4 and from 1e16 on. */
 export function pyFloatRepr(n: number): string {
   if (Number.isNaN(n)) return 'nan';

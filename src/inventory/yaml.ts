@@ -23,6 +23,7 @@ import {
   type ParsedYaml,
 } from './yamlload.js';
 import { isMap, isScalar } from 'yaml';
+import { pyTruthy } from '../compat/python.js';
 
 const SECTIONS = ['hosts', 'vars', 'children'] as const;
 
@@ -174,12 +175,6 @@ function parseGroup(ctx: Ctx, entry: MapEntry, asChild: boolean): string | undef
     }
   }
   return group;
-}
-
-function pyTruthy(v: unknown): boolean {
-  if (Array.isArray(v)) return v.length > 0;
-  if (v && typeof v === 'object') return Object.keys(v).length > 0;
-  return Boolean(v);
 }
 
 function parseHost(ctx: Ctx, group: string, it: MapEntry): void {

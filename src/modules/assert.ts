@@ -1,7 +1,8 @@
 /** `assert`: fail unless every condition holds (Ansible's ansible.builtin.assert). */
 import { z } from 'zod';
 import type { ModuleDefinition, ModuleResult } from './types.js';
-import { lookupVar, setMsg, truthy } from './lookup.js';
+import { lookupVar, setMsg } from './lookup.js';
+import { pyTruthy } from '../compat/python.js';
 
 const msgType = z.union([z.string(), z.array(z.string())]);
 export const assertSchema = z
@@ -22,8 +23,8 @@ function fallbackCondition(vars: Record<string, unknown>, cond: string | boolean
   if (s === 'true' || s === 'True') return true;
   if (s === 'false' || s === 'False') return false;
   const neg = /^not\s+(.+)$/.exec(s);
-  if (neg) return !truthy(lookupVar(vars, neg[1]!));
-  return truthy(lookupVar(vars, s));
+  if (neg) return !pyTruthy(lookupVar(vars, neg[1]!));
+  return pyTruthy(lookupVar(vars, s));
 }
 
 export function assertModule(): ModuleDefinition<AssertParams> {

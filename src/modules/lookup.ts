@@ -24,13 +24,6 @@ export function lookupVar(vars: Record<string, unknown>, path: string): unknown 
   return cur;
 }
 
-/** Python-like truthiness for the fallback condition evaluator. */
-export function truthy(v: unknown): boolean {
-  if (v === undefined || v === null || v === false || v === 0 || v === '') return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === 'object') return Object.keys(v as object).length > 0;
-  return true;
-}
 
 /**
  * Ansible's debug/assert/fail accept any value as msg (a dict prints as a dict). ModuleResult types msg as

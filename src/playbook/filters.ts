@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import YAML from 'yaml';
-import { compareVersions, pyCompare, pyContains, pyEquals, pyTruthy, pyTypeName } from './pyvalues.js';
-import { PyTypeError, Undef, isMapping, pyJsonDumps, pyStr } from '../compat/python.js';
+import { compareVersions, pyCompare, pyContains, pyEquals, pyTypeName } from './pyvalues.js';
+import { PyTypeError, Undef, isMapping, pyJsonDumps, pyStr, pyTruthy } from '../compat/python.js';
 import { boolFilter } from '../compat/boolean.js';
 
 export type Kwargs = Record<string, unknown>;

@@ -17,15 +17,6 @@ export function pyTypeName(v: unknown): string {
   return 'dict';
 }
 
-export function pyTruthy(v: unknown): boolean {
-  if (v instanceof Undef) throw new PyTypeError(v.message);
-  if (v === null || v === undefined) return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === 'object') return Object.keys(v).length > 0;
-  if (typeof v === 'number') return v !== 0; // NaN is true in Python
-  return Boolean(v);
-}
-
 function isNumberLike(v: unknown): v is number | boolean {
   return typeof v === 'number' || typeof v === 'boolean';
 }

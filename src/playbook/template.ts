@@ -10,8 +10,8 @@
 import nunjucks from 'nunjucks';
 import { buildFilters, lookupPlugin, pyAdd, pyMul, pySplit, splitKwargs, TESTS } from './filters.js';
 import type { Kwargs } from './filters.js';
-import { pyCompare, pyContains, pyEquals, pyTruthy, pyTypeName } from './pyvalues.js';
-import { PyTypeError, Undef, isMapping, pyStr } from '../compat/python.js';
+import { pyCompare, pyContains, pyEquals, pyTypeName } from './pyvalues.js';
+import { PyTypeError, Undef, isMapping, pyStr, pyTruthy } from '../compat/python.js';
 
 export class TemplateError extends Error {
   override name = 'TemplateError';

@@ -1,15 +1,8 @@
 /**
  * Classify every kubepods dir of a collected node and plan a prune (pure).
  *
- * Names (reference section 1):
- *   systemd driver   kubepods.slice / kubepods-{burstable,besteffort}.slice / kubepods[-QOS]-pod<U>.slice
- *                    (U = UID with '-' -> '_'), under a pod: crio-<H>.scope (container), crio-conmon-<H>.scope
- *                    (conmon), crio-<H> (sandbox, cri-o >= 1.24.6)
- *   cgroupfs driver  kubepods / {burstable,besteffort} / pod<u>, under a pod: crio-<H> (container or sandbox),
- *                    crio-conmon-<H>
- *   the same names inside the bogus `pids/kubepods.slice` tree of a v2 hierarchy (cri-o 6349).
- * A dir below a container-level dir (crun's `container` sub-cgroup on v2) is 'nested' and follows that dir.
- * Any other name is 'unknown': never touched, and its ancestors are never removed.
+ * Names: the grammar is src/cgroup/names.ts (kindOf); any name it does not know is 'unknown': never touched,
+ * and its ancestors are never removed.
  *
  * Decisions: the kubepods root and QoS dirs are protected. A pod is live when the runtime knows its UID (pods'
  * metadata.uid, containers' io.kubernetes.pod.uid, a container's sandbox), terminating when only the kubelet's
@@ -56,100 +49,9 @@ import type {
 } from './types.js';
 import { ClassifyError } from './types.js';
 import { parseRuntimeState } from './crictl.js';
+import { hasAt, holderStatus, kindOf, newKindInfo, scopeOffset, type Driver, type ParentKind } from './names.js';
 
-const SD_QOS = /^kubepods-(burstable|besteffort)\.slice$/;
-const SD_POD_GUARANTEED = /^kubepods-pod([A-Za-z0-9_]+)\.slice$/;
-const SD_POD_QOS = /^kubepods-(burstable|besteffort)-pod([A-Za-z0-9_]+)\.slice$/;
-const FS_QOS = /^(burstable|besteffort)$/;
-const FS_POD = /^pod([A-Za-z0-9-]+)$/;
-
-type Driver = 'systemd' | 'cgroupfs';
-
-/** What a dir's children need of it while classifying (kept in arrays by dir index, not one object per dir). */
-interface ParentInfo {
-  d: DirDecision;
-  driver: Driver;
-  qos: string | null;
-}
-
-/** The kind and ids of one dir (a scratch record kindOf fills: one allocation per classify, not per dir). */
-interface KindInfo {
-  kind: DirKind;
-  driver: Driver;
-  qos: string | null;
-  uid: string | null;
-  id: string | null;
-}
-
-function ki(out: KindInfo, kind: DirKind, driver: Driver, qos: string | null, uid: string | null, id: string | null): KindInfo {
-  out.kind = kind;
-  out.driver = driver;
-  out.qos = qos;
-  out.uid = uid;
-  out.id = id;
-  return out;
-}
-
-// Container-level names, as lengths: `crio-` + 64 hex (+ `.scope`), `crio-conmon-` + 64 hex (+ `.scope`).
-const HEX64_AT = /[0-9a-f]{64}/y;
-function isHex64At(name: string, from: number): boolean {
-  HEX64_AT.lastIndex = from;
-  return HEX64_AT.test(name);
-}
-
-/** The kind and ids of one dir, from its name and its parent's kind, into `out`. */
-function kindOf(out: KindInfo, name: string, parent: ParentInfo | null, topName: string | null): KindInfo {
-  if (!parent) {
-    if (topName === 'kubepods.slice') return ki(out, 'kubepods-root', 'systemd', null, null, null);
-    if (topName === 'kubepods') return ki(out, 'kubepods-root', 'cgroupfs', null, null, null);
-    return ki(out, 'unknown', 'systemd', null, null, null);
-  }
-  const driver = parent.driver;
-  const pk = parent.d.kind;
-  const qos = parent.qos;
-  const uid = parent.d.pod_uid;
-  const id = parent.d.container_id;
-  let m: RegExpExecArray | null;
-  switch (pk) {
-    case 'kubepods-root':
-      if (driver === 'systemd') {
-        if ((m = SD_QOS.exec(name))) return ki(out, 'qos', driver, m[1]!, uid, id);
-        if ((m = SD_POD_GUARANTEED.exec(name))) return ki(out, 'pod', driver, 'guaranteed', m[1]!.replace(/_/g, '-'), id);
-      } else {
-        if ((m = FS_QOS.exec(name))) return ki(out, 'qos', driver, m[1]!, uid, id);
-        if ((m = FS_POD.exec(name))) return ki(out, 'pod', driver, 'guaranteed', m[1]!, id);
-      }
-      break;
-    case 'qos':
-      if (driver === 'systemd') {
-        if ((m = SD_POD_QOS.exec(name)) && m[1] === qos) return ki(out, 'pod', driver, qos, m[2]!.replace(/_/g, '-'), id);
-      } else if ((m = FS_POD.exec(name))) return ki(out, 'pod', driver, qos, m[1]!, id);
-      break;
-    case 'pod': {
-      // the hot path at 100,000 dirs: fixed lengths and one hex test, no capture groups
-      if (!hasAt(name, 'crio-', 0)) break;
-      const n = name.length;
-      if (hasAt(name, 'crio-conmon-', 0)) {
-        if ((driver === 'systemd' ? n === 82 && name.endsWith('.scope') : n === 76) && isHex64At(name, 12)) return ki(out, 'conmon', driver, qos, uid, name.slice(12, 76));
-      } else if (driver === 'systemd') {
-        if (n === 75 && name.endsWith('.scope')) {
-          if (isHex64At(name, 5)) return ki(out, 'container', driver, qos, uid, name.slice(5, 69));
-        } else if (n === 69 && isHex64At(name, 5)) return ki(out, 'sandbox', driver, qos, uid, name.slice(5));
-      } else if (n === 69 && isHex64At(name, 5)) return ki(out, 'container', driver, qos, uid, name.slice(5));
-      break;
-    }
-    case 'container':
-    case 'conmon':
-    case 'sandbox':
-    case 'nested':
-      return ki(out, 'nested', driver, qos, uid, id);
-    default:
-      break;
-  }
-  return ki(out, 'unknown', driver, qos, uid, id);
-}
-
-function decide(kind: DirKind, parent: ParentInfo | null, uid: string | null, id: string | null, rt: RuntimeState, kubeletUids: Set<string>): Decision {
+function decide(kind: DirKind, parentDecision: Decision | undefined, uid: string | null, id: string | null, rt: RuntimeState, kubeletUids: Set<string>): Decision {
   if (kind === 'kubepods-root' || kind === 'qos') return 'protected';
   if (kind === 'unknown') return 'unknown-name';
   if (!rt.ok) return 'undecided';
@@ -158,24 +60,12 @@ function decide(kind: DirKind, parent: ParentInfo | null, uid: string | null, id
     if (uid !== null && kubeletUids.has(uid)) return 'terminating';
     return 'leaked';
   }
-  const pd = parent?.d.decision;
+  const pd = parentDecision;
   if (kind === 'nested') return pd ?? 'unknown-name';
   // container / conmon / sandbox: follows a terminating pod; else by its own id
   if (pd === 'terminating' || pd === 'undecided' || pd === 'unknown-name' || pd === 'protected') return pd;
   if (id !== null && (rt.containerIds.has(id) || rt.sandboxIds.has(id))) return 'live';
   return 'leaked';
-}
-
-function isCrio(p: ProcessInfo): boolean {
-  if (p.comm === 'crio') return true;
-  const argv0 = p.cmdline.split(' ')[0] ?? '';
-  return argv0 === 'crio' || argv0.endsWith('/crio');
-}
-
-function holderStatus(pids: ProcessInfo[]): 'busy' | 'restart_needed' | 'reboot_required' {
-  if (pids.some((p) => p.state === 'D')) return 'reboot_required';
-  if (pids.some(isCrio)) return 'restart_needed';
-  return 'busy';
 }
 
 /** crio in the affected range of reference section 2 (cri-o 6349). null when the version is unknown. */
@@ -234,24 +124,6 @@ const NO_PIDS: readonly number[] = Object.freeze([]);
 const NO_PROCS: readonly ProcessInfo[] = Object.freeze([]);
 const LEAK_KINDS: LeakKind[] = ['pod', 'container', 'conmon', 'sandbox', 'nested'];
 const LEAK_STATUSES: LeakStatus[] = ['removable', 'too_young', 'busy', 'restart_needed', 'reboot_required', 'blocked'];
-
-/** `s` has the short literal `lit` at `pos` (char by char; long strings compare faster with slice + ===). */
-function hasAt(s: string, lit: string, pos: number): boolean {
-  if (s.length < pos + lit.length) return false;
-  for (let i = 0; i < lit.length; i++) if (s.charCodeAt(pos + i) !== lit.charCodeAt(i)) return false;
-  return true;
-}
-
-/** Length of the bogus `pids/` prefix (5) or 0; -1 when the dir is outside the scanned trees. */
-function scopeOffset(rel: string, v2: boolean): number {
-  const off = v2 && hasAt(rel, 'pids/kubepods', 0) ? 5 : 0;
-  if (hasAt(rel, 'kubepods', off)) {
-    const after = rel.length > off + 8 ? rel.charCodeAt(off + 8) : 47; // '/' or end
-    if (after === 47) return off;
-    if (hasAt(rel, '.slice', off + 8) && (rel.length === off + 14 || rel.charCodeAt(off + 14) === 47)) return off;
-  }
-  return -1;
-}
 
 function depthOf(rel: string): number {
   let n = 1;
@@ -335,8 +207,8 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
   const drv: Driver[] = new Array<Driver>(n);
   const qosOf: (string | null)[] = new Array<string | null>(n);
   const order: number[] = [];
-  const k: KindInfo = { kind: 'unknown', driver: 'systemd', qos: null, uid: null, id: null };
-  const pinfo: ParentInfo = { d: undefined as unknown as DirDecision, driver: 'systemd', qos: null };
+  const k = newKindInfo();
+  const pinfo: ParentKind = newKindInfo();
   for (let depth = 0; depth < byDepth.length; depth++) {
     const bucket = byDepth[depth];
     if (!bucket) continue;
@@ -345,16 +217,19 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
       const off = offsets[di]!;
       const slash = dir.path.lastIndexOf('/');
       const pi = parentIdx[di]!;
-      let parent: ParentInfo | null = null;
-      if (pi >= 0 && dd[pi] !== undefined) {
-        pinfo.d = dd[pi]!;
+      let parent: ParentKind | null = null;
+      const pd = pi >= 0 ? dd[pi] : undefined;
+      if (pd !== undefined) {
+        pinfo.kind = pd.kind;
         pinfo.driver = drv[pi]!;
         pinfo.qos = qosOf[pi]!;
+        pinfo.uid = pd.pod_uid;
+        pinfo.id = pd.container_id;
         parent = pinfo;
       }
       const top = parent || dir.rel.indexOf('/', off) >= 0 ? null : dir.rel.slice(off);
       kindOf(k, dir.path.slice(slash + 1), parent, top);
-      const decision = decide(k.kind, parent, k.uid, k.id, rt, kubeletUids);
+      const decision = decide(k.kind, pd?.decision, k.uid, k.id, rt, kubeletUids);
       dd[di] = {
         path: dir.path,
         hierarchy: dir.hierarchy,

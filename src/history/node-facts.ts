@@ -11,6 +11,7 @@ import { emptyStats } from '../events/events.js';
 import { StatsAggregator, isItemResult } from '../events/stats.js';
 import type { TaskStatus } from '../modules/types.js';
 import { moduleBase } from '../playbook/walk.js';
+import { kindOfPath as kindOfCgroupPath } from '../cgroup/names.js';
 
 export const LEAK_KINDS = ['pod', 'container', 'conmon', 'sandbox', 'nested'] as const;
 export type LeakKindName = (typeof LEAK_KINDS)[number];
@@ -154,16 +155,12 @@ function paths(v: unknown): string[] {
 }
 
 /**
- * The leak kind a cgroup path's last component names (reference section 1), for removed paths that a result
- * lists without their kind. null: not a name the classifier leaks.
+ * The leak kind of a cgroup path (the grammar of src/cgroup/names.ts), for removed paths that a result lists
+ * without their kind. null: not a name the classifier leaks.
  */
 export function kindOfPath(path: string): LeakKindName | null {
-  const name = path.replace(/\/+$/, '').split('/').pop() ?? '';
-  if (/^crio-conmon-[0-9a-f]{64}(\.scope)?$/.test(name)) return 'conmon';
-  if (/^crio-[0-9a-f]{64}\.scope$/.test(name)) return 'container';
-  if (/^crio-[0-9a-f]{64}$/.test(name)) return path.includes('.slice/') ? 'sandbox' : 'container';
-  if (/^kubepods(-(burstable|besteffort))?-pod[0-9a-f_]+\.slice$/.test(name) || /^pod[0-9a-f-]+$/.test(name)) return 'pod';
-  return null;
+  const k = kindOfCgroupPath(path).kind;
+  return isLeakKind(k) ? k : null;
 }
 
 /** Leak counts by kind from a cgroup result: counted from `leaked[]` (less `exclude`), else `counts.by_kind`. */

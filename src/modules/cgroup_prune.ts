@@ -20,6 +20,7 @@ import type { BusyCgroup, Classification, HealthFacts, Hierarchy, PrunePlan, Pru
 import { errorMessage } from '../errors.js';
 import type { CgroupTargets } from './cgroup_scan.js';
 import { cgroupTargetShape, classificationFields, collectNode, firstLine, loadCollectScript, loadHealthScript, ms, parseDuration, resolveTargets, roundMs } from './cgroup_scan.js';
+import { CRIO_ARGV0_ERE, holderStatus, isCrioProcess, pruneScriptPatterns } from '../cgroup/names.js';
 
 export const cgroupPruneSchema = z
   .object({
@@ -88,15 +89,7 @@ export interface PruneScriptReport {
   healthLines: string[] | null;
 }
 
-/**
- * crio itself (comm or argv[0]), as the classifier judges it: only a crio restart frees what it holds, and it is
- * never killed. conmon is an ordinary straggler (it outlives crio restarts; killing a confirmed orphan's conmon frees it).
- */
-export function isCrioProcess(p: { comm: string; cmdline: string }): boolean {
-  if (p.comm === 'crio') return true;
-  const argv0 = p.cmdline.split(' ')[0] ?? '';
-  return argv0 === 'crio' || argv0.endsWith('/crio');
-}
+export { isCrioProcess };
 
 export function parsePruneOutput(stdout: string, mark: string): PruneScriptReport {
   const rep: PruneScriptReport = {
@@ -351,9 +344,13 @@ export function cgroupPruneModule(): ModuleDefinition<CgroupPruneParams> {
       const mark = newMarker();
       const health = healthParams(targets, p.cpu_sample, col.node.hierarchies, !ctx.check);
       if (lines.length > 0) {
+        const names = pruneScriptPatterns(col.node.hierarchies);
         const prelude = shAssignments(
           {
             NS_MARK: mark,
+            NS_PROTECTED_ERE: names.protected,
+            NS_LEAKABLE_ERE: names.leakable,
+            NS_CRIO_ARGV0_ERE: CRIO_ARGV0_ERE,
             NS_CRICTL: targets.crictl,
             NS_KUBELET_ROOT: targets.kubeletRoot,
             NS_MIN_AGE_S: String(Math.ceil(minAgeS)),
@@ -526,7 +523,7 @@ export function composeResult(
       const mine = own.get(f);
       if (mine && mine.length > 0) {
         const pids = [...new Set(mine)].map((pid) => rep!.procs.get(pid) ?? { pid, state: '?', comm: '', cmdline: '' });
-        const status = pids.some((x) => x.state === 'D') ? 'reboot_required' : pids.some(isCrioProcess) ? 'restart_needed' : 'busy';
+        const status = holderStatus(pids);
         busy.push({ path: f, pids, status });
         continue;
       }

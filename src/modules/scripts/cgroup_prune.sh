@@ -1,9 +1,10 @@
 # nodesweep cgroup prune (POSIX sh + coreutils/grep/xargs/find; no Python, no fork per cgroup).
 #
 # The module prepends: NS_MARK NS_CRICTL NS_KUBELET_ROOT NS_MIN_AGE_S NS_CHECK NS_KILL NS_BASES (newline separated
-# real hierarchy paths), and for the health measurement after acting (cgroup_health.sh, sent ahead of this script):
-# NS_HEALTH (1: measure) NS_HIERS (`VERSION NAME REALPATH` lines) CGROUP_ROOT KUBELET SAMPLE_S.
-# stdin: the planned removals, deepest first, one per line:
+# real hierarchy paths); from the one grammar (src/cgroup/names.ts) NS_PROTECTED_ERE / NS_LEAKABLE_ERE (one ERE a
+# line per hierarchy, anchored at the space before the path) and NS_CRIO_ARGV0_ERE (crio's own argv[0]); and for the
+# health measurement after acting (cgroup_health.sh, sent ahead of this script): NS_HEALTH (1: measure) NS_HIERS
+# (`VERSION NAME REALPATH` lines) CGROUP_ROOT KUBELET SAMPLE_S. stdin: the planned removals, deepest first, one per line:
 #   <g|l> <k|-> <pod uid|-> <container id|-> <path>
 # g: the plan says the pod is gone (re-check its UID and kubelet pods dir); l: the pod is live, only the container
 # id is re-checked. k: a confirmed orphan whose processes may be killed (kill_stragglers).
@@ -122,8 +123,10 @@ ns_keep bad-path -E '^[gl] [k-] [^ ]+ [^ ]+ /[A-Za-z0-9_.,:@/-]+$'
 ns_drop bad-path -E '//|/\.\.?(/|$)'
 printf '%s\n' "$NS_BASES" | sed -n 's|^\(/.*[^/]\)$| \1/kubepods.slice/\n \1/kubepods/\n \1/pids/kubepods.slice/\n \1/pids/kubepods/|p' > "$T/scope"
 ns_keep outside-kubepods -F -f "$T/scope"
-ns_drop protected -E '/(kubepods\.slice|kubepods-burstable\.slice|kubepods-besteffort\.slice|kubepods|burstable|besteffort|pids)$'
-ns_keep unknown-name -E '/crio-[^/]+(/[^/]+)*$|/kubepods-([a-z]+-)?pod[^/]+\.slice$|/pod[^/]+$'
+printf '%s\n' "$NS_PROTECTED_ERE" > "$T/protected"
+printf '%s\n' "$NS_LEAKABLE_ERE" > "$T/leakable"
+ns_drop protected -E -f "$T/protected"
+ns_keep unknown-name -E -f "$T/leakable"
 if [ -d "$NS_KUBELET_ROOT/pods" ] && [ -r "$NS_KUBELET_ROOT/pods" ] && ls -A "$NS_KUBELET_ROOT/pods" > "$T/kp" 2> /dev/null; then
   if [ -s "$T/kp" ]; then
     { sed 's/^/g - /; s/$/ /' "$T/kp"; sed 's/^/g k /; s/$/ /' "$T/kp"; } > "$T/kpats"
@@ -276,7 +279,7 @@ if [ "$NS_CHECK" != 1 ] && [ "$NS_KILL" = 1 ] && [ -s "$T/kill" ] && [ -s "$T/ho
     ns_kset="$ns_nl$(cat "$T/kdirs")$ns_nl"
     # argv[0] of each holder (cmdline args end in NUL, which [:cntrl:] stops at): which of them run crio
     sed -n 's|^.*/cgroup\.procs:\([0-9][0-9]*\)$|/proc/\1/cmdline|p' "$T/holders" | sort -u |
-      xargs grep -a -H -m 1 -o '^[^[:cntrl:]]*' 2> /dev/null | grep -E '^/proc/[0-9]+/cmdline:(.*/)?crio$' |
+      xargs grep -a -H -m 1 -o '^[^[:cntrl:]]*' 2> /dev/null | grep -E "^/proc/[0-9]+/cmdline:$NS_CRIO_ARGV0_ERE\$" |
       sed 's|^/proc/\([0-9]*\)/.*|\1|' > "$T/criopids"
     ns_crio="$ns_nl$(cat "$T/criopids")$ns_nl"
     ns_nokill=$ns_nl

@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { matchesRequirements, parseLabelSelector } from '../kube/drain-filters.js';
 
 type Obj = Record<string, any>;
 
@@ -60,15 +61,6 @@ export interface PdbInput {
   /** After this many refused evictions (429) the budget allows one disruption (a replacement became healthy). Infinity: never. */
   opensAfterRefusals?: number;
   minAvailable?: number;
-}
-
-export interface Injection {
-  match: (r: RequestInfo) => boolean;
-  status: number;
-  /** How many requests get it (default 1). */
-  times?: number;
-  reason?: string;
-  message?: string;
 }
 
 const STATUS_REASON: Record<number, string> = {
@@ -170,35 +162,9 @@ export function jsonPatch(doc: Obj, ops: Obj[]): Obj {
   return out;
 }
 
-/** Label selector: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`. */
+/** A label selector as the API server reads it: the product's own grammar (src/kube/drain-filters.ts), one rule. */
 export function matchesLabelSelector(selector: string, labels: Record<string, string>): boolean {
-  const terms: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (const c of selector) {
-    if (c === '(') depth++;
-    if (c === ')') depth--;
-    if (c === ',' && depth === 0) {
-      terms.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  terms.push(cur);
-  return terms.map((t) => t.trim()).filter((t) => t !== '').every((t) => {
-    let m = /^(\S+)\s+(in|notin)\s+\((.*)\)$/.exec(t);
-    if (m) {
-      const vals = m[3]!.split(',').map((v) => v.trim());
-      const has = m[1]! in labels && vals.includes(labels[m[1]!]!);
-      return m[2] === 'in' ? has : !has;
-    }
-    m = /^([^=!\s]+)\s*(==|=|!=)\s*(.*)$/.exec(t);
-    if (m) {
-      const eq = labels[m[1]!] === m[3]!.trim();
-      return m[2] === '!=' ? !eq : eq;
-    }
-    if (t.startsWith('!')) return !(t.slice(1) in labels);
-    return t in labels;
-  });
+  return matchesRequirements(parseLabelSelector(selector), labels);
 }
 
 function fieldValue(o: Obj, path: string): string {
@@ -225,7 +191,6 @@ export class FakeKubeApi {
   readonly requests: LoggedRequest[] = [];
   /** Deny requests matching this (403 with the real Forbidden Status). */
   forbid: ((r: RequestInfo) => boolean) | undefined;
-  readonly injections: Injection[] = [];
   /** Default time a deleted pod lingers (terminating) before it is gone. */
   terminationMs = 50;
   /** Refused evictions left per budget key before it opens; Infinity = never. */
@@ -237,7 +202,8 @@ export class FakeKubeApi {
   private down = false;
   port = 0;
 
-  private constructor() {
+  /** Not listening yet: use `start()`. */
+  constructor() {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -245,8 +211,9 @@ export class FakeKubeApi {
     });
   }
 
-  static async start(): Promise<FakeKubeApi> {
-    const api = new FakeKubeApi();
+  /** Start on a free loopback port; a subclass's `start()` returns that subclass. */
+  static async start<T extends FakeKubeApi>(this: new () => T): Promise<T> {
+    const api = new this();
     await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', () => resolve()));
     api.port = (api.server.address() as { port: number }).port;
     return api;
@@ -444,10 +411,6 @@ export class FakeKubeApi {
     return this.put('leases', { metadata: { name, namespace, uid: randomUUID(), creationTimestamp: rfc3339(new Date()) }, spec });
   }
 
-  inject(i: Injection): void {
-    this.injections.push({ times: 1, ...i });
-  }
-
   /** Requests matching a predicate (e.g. evictions of one pod). */
   count(pred: (r: LoggedRequest) => boolean): number {
     return this.requests.filter(pred).length;
@@ -520,6 +483,11 @@ export class FakeKubeApi {
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: STATUS_REASON[code] ?? 'Unknown', code, ...extra };
   }
 
+  /** Extension point: a response that takes the place of the normal one for this request (none here). */
+  protected answerFirst(_info: RequestInfo): { status: number; body: Obj } | undefined {
+    return undefined;
+  }
+
   private notFound(resource: string, name: string): { status: number; body: Obj } {
     const q = KIND_OF[resource]?.qualified ?? resource;
     const group = q.includes('.') ? q.slice(q.indexOf('.') + 1) : undefined;
@@ -545,12 +513,8 @@ export class FakeKubeApi {
         ),
       };
     }
-    for (const inj of this.injections) {
-      if ((inj.times ?? 1) > 0 && inj.match(info)) {
-        inj.times = (inj.times ?? 1) - 1;
-        return { status: inj.status, body: this.status(inj.status, inj.message ?? `injected ${inj.status}`, inj.reason ? { reason: inj.reason } : {}) };
-      }
-    }
+    const answered = this.answerFirst(info);
+    if (answered) return answered;
     const { resource, namespace, name, subresource } = info;
     switch (resource) {
       case 'nodes':

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { runCli, recapLines } from '../helpers/cli.js';
 import { buildNode, cgroupSkipReason, dirExists, type BuiltNode } from '../cgroup/node-builder.js';
-import { FakeKubeApi } from '../kube/apiserver.js';
+import { TestKubeApi } from '../kube/apiserver.js';
 import { CORDONED_BY, CORDON_HOLDER } from '../../src/kube/cordon.js';
 import { parseHolder } from '../../src/kube/holder.js';
 import Database from 'better-sqlite3';
@@ -87,7 +87,7 @@ function hostVars(s: SimNode, extra = ''): string {
 }
 
 /** Workloads on a node: a ReplicaSet pod, a DaemonSet pod and a static pod's mirror. */
-function workloads(api: FakeKubeApi, node: string, labels: Record<string, string> = { app: 'web' }): void {
+function workloads(api: TestKubeApi, node: string, labels: Record<string, string> = { app: 'web' }): void {
   api.addDaemonSet('kube-system', 'node-exporter');
   api.addPod({ namespace: 'kube-system', name: `node-exporter-${node}`, node, owner: { kind: 'DaemonSet', name: 'node-exporter' } });
   api.addPod({ namespace: 'kube-system', name: `kube-proxy-${node}`, node, mirror: true });
@@ -95,7 +95,7 @@ function workloads(api: FakeKubeApi, node: string, labels: Record<string, string
 }
 
 /** [cordon time, uncordon time] of a node, from the PATCHes the stand-in saw. */
-function cordonWindow(api: FakeKubeApi, node: string): [number, number] {
+function cordonWindow(api: TestKubeApi, node: string): [number, number] {
   const patches = api.requests.filter((r) => r.method === 'PATCH' && r.resource === 'nodes' && r.name === node && r.status === 200);
   const c = patches.find((r) => (r.body as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations?.[CORDONED_BY] === 'nodesweep');
   const u = patches.find((r) => (r.body as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations?.[CORDONED_BY] === null);
@@ -104,7 +104,7 @@ function cordonWindow(api: FakeKubeApi, node: string): [number, number] {
 }
 
 /** runCli options that call `act(child)` once, when the budget has refused an eviction (the drain is under way). */
-function midDrain(api: FakeKubeApi, act: (child: ChildProcess) => void) {
+function midDrain(api: TestKubeApi, act: (child: ChildProcess) => void) {
   return {
     onSpawn: (child: ChildProcess) => {
       let done = false;
@@ -130,7 +130,7 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
   });
 
   test('two nodes need a crio restart: remediated one after the other (--forks 2); an admin-cordoned node stays cordoned', { skip }, async () => {
-    const api = await FakeKubeApi.start();
+    const api = await TestKubeApi.start();
     const sims = [simNode(fleet!.dir, 'node1'), simNode(fleet!.dir, 'node2')];
     try {
       api.addNode('k8s-node1');
@@ -179,7 +179,7 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
   });
 
   test('two concurrent runs (separate processes, as from two machines): the second waits for the first\'s lock', { skip }, async () => {
-    const api = await FakeKubeApi.start();
+    const api = await TestKubeApi.start();
     const sims = [simNode(fleet!.dir, 'node1'), simNode(fleet!.dir, 'node2')];
     try {
       api.addNode('k8s-node1');
@@ -204,7 +204,7 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
   });
 
   test('--check: says what it would do, writes nothing to the API, restarts nothing', { skip }, async () => {
-    const api = await FakeKubeApi.start();
+    const api = await TestKubeApi.start();
     const sims = [simNode(fleet!.dir, 'node1')];
     try {
       api.addNode('k8s-node1');
@@ -227,7 +227,7 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
   });
 
   test('a budget that never allows: the drain times out naming pod and budget; node uncordoned, lock released, host failed; crio untouched', { skip }, async () => {
-    const api = await FakeKubeApi.start();
+    const api = await TestKubeApi.start();
     const sims = [simNode(fleet!.dir, 'node1')];
     try {
       api.addNode('k8s-node1');
@@ -253,7 +253,7 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const what = signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM (as Ctrl-C)';
     test(`${what} mid-drain: the always steps run (uncordon, release), exit 99`, { skip }, async () => {
-      const api = await FakeKubeApi.start();
+      const api = await TestKubeApi.start();
       const sims = [simNode(fleet!.dir, 'node1')];
       try {
         api.addNode('k8s-node1');
@@ -295,7 +295,7 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
   ];
   for (const f of apiFaults) {
     test(`API ${f.name} for the whole run: exit 2, the lock step names lock, node and cause; node untouched, no lock`, { skip }, async () => {
-      const api = await FakeKubeApi.start();
+      const api = await TestKubeApi.start();
       const sims = [simNode(fleet!.dir, 'node1')];
       try {
         api.addNode('k8s-node1');
@@ -324,7 +324,7 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
   }
 
   test('two runs at once on one node: the one that never gets the lock does not uncordon the node the other drains (issue 11, 1)', { skip }, async () => {
-    const api = await FakeKubeApi.start();
+    const api = await TestKubeApi.start();
     const sims = [simNode(fleet!.dir, 'node1')];
     try {
       api.addNode('k8s-node1');
@@ -365,7 +365,7 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
   });
 
   test('SIGKILL mid-drain, then the next run: the node is uncordoned and the lock freed at once, in the recap, report and history (issue 11, 2)', { skip }, async () => {
-    const api = await FakeKubeApi.start();
+    const api = await TestKubeApi.start();
     const sims = [simNode(fleet!.dir, 'node1')];
     try {
       api.addNode('k8s-node1');
@@ -418,7 +418,7 @@ describe('remediation: lock, cordon, drain, restart crio, wait Ready, prune agai
   });
 
   test('the API fails at the uncordon: the lock is still released, exit 2 naming the node and what to run (issue 11, 3)', { skip }, async () => {
-    const api = await FakeKubeApi.start();
+    const api = await TestKubeApi.start();
     const sims = [simNode(fleet!.dir, 'node1')];
     try {
       api.addNode('k8s-node1');

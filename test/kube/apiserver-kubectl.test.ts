@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeKubeApi } from './apiserver.js';
+import { TestKubeApi } from './apiserver.js';
 import { createKubeClient, loadKubeConfig } from '../../src/kube/client.js';
 import { KubeError } from '../../src/errors.js';
 
@@ -25,11 +25,11 @@ function kubectl(kc: string, cache: string, ...args: string[]): Promise<{ code: 
 }
 
 describe('API stand-in vs the real kubectl', () => {
-  let api: FakeKubeApi;
+  let api: TestKubeApi;
   let dir: string;
   let kc: string;
   before(async () => {
-    api = await FakeKubeApi.start();
+    api = await TestKubeApi.start();
     dir = mkdtempSync(join(tmpdir(), 'nodesweep-kubectl-'));
     kc = api.writeKubeconfig(dir);
   });
@@ -94,11 +94,11 @@ describe('API stand-in vs the real kubectl', () => {
 });
 
 describe('the client: retries and errors', () => {
-  let api: FakeKubeApi;
+  let api: TestKubeApi;
   let dir: string;
   let kc: string;
   before(async () => {
-    api = await FakeKubeApi.start();
+    api = await TestKubeApi.start();
     dir = mkdtempSync(join(tmpdir(), 'nodesweep-kclient-'));
     kc = api.writeKubeconfig(dir);
     api.addNode('n1');

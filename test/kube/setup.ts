@@ -2,14 +2,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeKubeApi } from './apiserver.js';
+import { TestKubeApi } from './apiserver.js';
 import { createKubeAccess, type KubeAccess, type KubeAccessOptions } from '../../src/kube/access.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from '../../src/modules/types.js';
 import { makeCtx } from '../modules/ctx.js';
 
 export interface KubeEnv {
-  api: FakeKubeApi;
+  api: TestKubeApi;
   dir: string;
   kubeconfig: string;
   client: KubeClient;
@@ -26,7 +26,7 @@ export const FAST = { attempts: 3, backoffMs: 20, requestTimeoutMs: 3000 };
 
 /** `clock`: the time every access of this env uses (a TestClock: leases, waits and retries without real waiting). */
 export async function kubeEnv(o: Partial<KubeAccessOptions> = {}): Promise<KubeEnv> {
-  const api = await FakeKubeApi.start();
+  const api = await TestKubeApi.start();
   const dir = mkdtempSync(join(tmpdir(), 'nodesweep-kube-'));
   const kubeconfig = api.writeKubeconfig(dir);
   const accesses: KubeAccess[] = [];

@@ -32,6 +32,7 @@ import { cgroupScanModule } from '../src/modules/cgroup_scan.js';
 import { cgroupPruneModule, planLine } from '../src/modules/cgroup_prune.js';
 import { classify, parseCollectOutput, planPruneDirs } from '../src/cgroup/index.js';
 import { machineFacts, machineLine } from './machine.js';
+import { containerDirName, podRel, type Qos } from '../src/cgroup/names.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -167,18 +168,18 @@ function coreCost(perHierarchy: number): string {
   const pods = Math.floor((perHierarchy - 3) / 4);
   const meta = Array.from({ length: pods }, (_, i) => {
     const h = hex(`pod${i}`);
-    return { u: `${h.slice(0, 8)}_${h.slice(8, 12)}_${h.slice(12, 16)}_${h.slice(16, 20)}_${h.slice(20, 32)}`, sb: hex(`sb${i}`), c: hex(`c${i}`), q: i % 2 ? 'burstable' : 'besteffort' };
+    return { u: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`, sb: hex(`sb${i}`), c: hex(`c${i}`), q: (i % 2 ? 'burstable' : 'besteffort') as Qos };
   });
   for (const h of CONTROLLERS) {
     const b = `/sys/fs/cgroup/${h}/nodesweep-test-0123456789`;
     const t = `${now - 3600}.1234567890`;
     out.push(`@@hierarchy ${h === 'unified' ? 'v2' : 'v1'} ${h} ${b}`, '@@dirs 1', `${t} ${b}/kubepods.slice`);
-    for (const q of ['burstable', 'besteffort']) {
+    for (const q of ['burstable', 'besteffort'] as const) {
       out.push(`${t} ${b}/kubepods.slice/kubepods-${q}.slice`);
       for (const m of meta) {
         if (m.q !== q) continue;
-        const pod = `${b}/kubepods.slice/kubepods-${q}.slice/kubepods-${q}-pod${m.u}.slice`;
-        out.push(`${t} ${pod}`, `${t} ${pod}/crio-${m.sb}`, `${t} ${pod}/crio-${m.c}.scope`, `${t} ${pod}/crio-conmon-${m.c}.scope`);
+        const pod = `${b}/${podRel('systemd', q, m.u)}`;
+        out.push(`${t} ${pod}`, ...(['sandbox', 'container', 'conmon'] as const).map((k) => `${t} ${pod}/${containerDirName('systemd', k, k === 'sandbox' ? m.sb : m.c)}`));
       }
     }
     out.push('@@rc find-dirs 0', '@@procs unread', '@@end-hierarchy');

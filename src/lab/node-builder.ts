@@ -11,7 +11,7 @@
  * Processes (live containers, crio holding leaked scopes, crio.service) are real and are the caller's children:
  * the caller must keep running for them to stay. Nothing outside the subtrees it creates is written to, except
  * the hierarchy roots' cgroup.procs when our own processes are moved back out before they are killed.
- * The same layout rules as the cgroup tests' node builder (test/cgroup/node-builder.ts).
+ * Names come from the one grammar, src/cgroup/names.ts (as in the cgroup tests' node builder).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsc, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { createCrictlStub, type StubContainer, type StubPod } from './crictl-sta
 import type { PlannedNode, PlannedPod, Qos } from './plan.js';
 import { writeNodeBin, type NodeBin } from './standins.js';
 import { startKubeletStandin } from './kubelet-standin.js';
+import { containerDirName, podRel, podUidOfName, structuralRels } from '../cgroup/names.js';
 
 export const CGROUP_FS = '/sys/fs/cgroup';
 export type LabMode = 'cgroup-v1' | 'cgroup-v2' | 'plain';
@@ -105,11 +106,8 @@ function findWritableV2(): { base: string; why: string } | undefined {
   return undefined;
 }
 
-export function podRel(qos: Qos, uid: string): string {
-  const u = uid.replace(/-/g, '_');
-  if (qos === 'guaranteed') return `kubepods.slice/kubepods-pod${u}.slice`;
-  return `kubepods.slice/kubepods-${qos}.slice/kubepods-${qos}-pod${u}.slice`;
-}
+/** The lab's nodes use the systemd driver. */
+const labPodRel = (qos: Qos, uid: string): string => podRel('systemd', qos, uid);
 
 export interface Hierarchy {
   /** Name under the node root (memory, cpu,cpuacct, unified...; `.` for a v2 node). */
@@ -152,7 +150,7 @@ export interface SimMemory {
   systemFile: string;
   crioFile: string;
   podsPerLeak: number;
-  /** Pod slices that are not leaks (live and terminating pods), by UID with `_`. */
+  /** Pod slices that are not leaks (live and terminating pods), by UID. */
   notLeaked: Set<string>;
   last: number;
 }
@@ -178,8 +176,8 @@ export function updateSimMemory(m: SimMemory): void {
       continue;
     }
     for (const n of names) {
-      const mm = /-pod([0-9a-f_]+)\.slice$/.exec(n);
-      if (mm && !m.notLeaked.has(mm[1]!)) leaked++;
+      const uid = podUidOfName(n);
+      if (uid !== null && !m.notLeaked.has(uid)) leaked++;
     }
   }
   if (leaked === m.last) return;
@@ -283,14 +281,14 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
     if (ageS !== undefined) ages.push([p, ageS]);
   };
   for (const h of hierarchies) {
-    for (const r of ['kubepods.slice', 'kubepods.slice/kubepods-burstable.slice', 'kubepods.slice/kubepods-besteffort.slice']) mk(join(h.path, r));
+    for (const r of structuralRels('systemd')) mk(join(h.path, r));
   }
   // Where processes go: every hierarchy (v1: each controller; v2: the one tree).
   const procTargets: Array<{ rel: string; bin: string; comm: string; crio: boolean }> = [];
   let leakedDirs = 0;
 
   const podDirs = (p: { qos: Qos; uid: string }, ageS: number, leafs: string[]) => {
-    const rel = podRel(p.qos, p.uid);
+    const rel = labPodRel(p.qos, p.uid);
     for (const h of hierarchies) {
       mk(join(h.path, rel), ageS);
       for (const l of leafs) mk(join(h.path, rel, l), ageS);
@@ -301,12 +299,12 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   const stubPods: StubPod[] = [];
   const stubContainers: StubContainer[] = [];
   const livePod = (p: PlannedPod, known: boolean) => {
-    const rel = podDirs(p, p.ageS, [`crio-${p.sandboxId}`, `crio-${p.containerId}.scope`, `crio-conmon-${p.containerId}.scope`]);
+    const rel = podDirs(p, p.ageS, [containerDirName('systemd', 'sandbox', p.sandboxId), containerDirName('systemd', 'container', p.containerId), containerDirName('systemd', 'conmon', p.containerId)]);
     mkdirSync(join(kubeletRoot, 'pods', p.uid, 'volumes'), { recursive: true });
     if (!known) return;
     stubPods.push({ id: p.sandboxId, uid: p.uid, name: p.name, namespace: p.namespace, qos: p.qos });
     stubContainers.push({ id: p.containerId, podSandboxId: p.sandboxId, podUid: p.uid, podName: p.name, namespace: p.namespace, name: p.containerName });
-    procTargets.push({ rel: `${rel}/crio-${p.containerId}.scope`, bin: sleepBin, comm: 'sleep', crio: false });
+    procTargets.push({ rel: `${rel}/${containerDirName('systemd', 'container', p.containerId)}`, bin: sleepBin, comm: 'sleep', crio: false });
   };
   for (const p of plan.live) livePod(p, true);
   for (const p of plan.terminating) livePod(p, false);
@@ -337,7 +335,7 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
         systemFile: join(memH.path, 'system.slice', 'memory.usage_in_bytes'),
         crioFile: join(memH.path, 'system.slice', 'crio.service', 'memory.usage_in_bytes'),
         podsPerLeak,
-        notLeaked: new Set([...plan.live, ...plan.terminating].map((p) => p.uid.replace(/-/g, '_'))),
+        notLeaked: new Set([...plan.live, ...plan.terminating].map((p) => p.uid)),
         last: -1,
       };
       updateSimMemory(simMemory);

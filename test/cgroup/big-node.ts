@@ -5,6 +5,7 @@
 import { emptyHealth } from '../../src/cgroup/collect-parse.js';
 import type { CgroupDir, CollectedNode } from '../../src/cgroup/types.js';
 import { NOW, crictlPodsJson, crictlPsJson, hex64, sdPod, uid } from './tree.js';
+import { containerDirName } from '../../src/cgroup/names.js';
 
 const HIER = ['memory', 'pids', 'cpu,cpuacct', 'blkio'];
 
@@ -30,8 +31,8 @@ export function bigNode(): CollectedNode {
     meta.forEach((m, i) => {
       const pod = sdPod(m.qos, m.u);
       add(pod);
-      add(`${pod}/crio-${m.id}.scope`, i % 97 === 0 ? [10_000 + i] : []);
-      add(`${pod}/crio-conmon-${m.id}.scope`);
+      add(`${pod}/${containerDirName('systemd', 'container', m.id)}`, i % 97 === 0 ? [10_000 + i] : []);
+      add(`${pod}/${containerDirName('systemd', 'conmon', m.id)}`);
     });
   }
   return {

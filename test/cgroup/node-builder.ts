@@ -16,6 +16,7 @@
  * a copy of sleep named conmon (so its comm is conmon, as crio's own processes are); a "crio" one a copy named crio.
  */
 import { dirsDeepestFirst } from '../../src/lab/node-builder.js';
+import { containerDirName, podRel, structuralRels, type ContainerDirKind } from '../../src/cgroup/names.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -43,7 +44,7 @@ export type { Qos } from './crictl-stub.js';
 export const CGROUP_FS = '/sys/fs/cgroup';
 
 export type ProcessKind = 'sleep' | 'D' | 'conmon' | 'crio';
-export type ContainerKind = 'container' | 'conmon' | 'sandbox';
+export type ContainerKind = ContainerDirKind;
 
 export interface ContainerSpec {
   /** 64 hex; random when absent. */
@@ -180,22 +181,7 @@ function mountOf(controller: string): string {
   throw new Error(`no cgroup hierarchy for ${controller} under ${CGROUP_FS}`);
 }
 
-/** The pod slice's path relative to a hierarchy root. */
-export function podRel(driver: 'systemd' | 'cgroupfs', qos: Qos, uid: string): string {
-  if (driver === 'systemd') {
-    const u = uid.replace(/-/g, '_');
-    if (qos === 'guaranteed') return `kubepods.slice/kubepods-pod${u}.slice`;
-    return `kubepods.slice/kubepods-${qos}.slice/kubepods-${qos}-pod${u}.slice`;
-  }
-  if (qos === 'guaranteed') return `kubepods/pod${uid}`;
-  return `kubepods/${qos}/pod${uid}`;
-}
-
-export function containerDirName(driver: 'systemd' | 'cgroupfs', kind: ContainerKind, id: string): string {
-  if (kind === 'conmon') return driver === 'systemd' ? `crio-conmon-${id}.scope` : `crio-conmon-${id}`;
-  if (kind === 'sandbox') return `crio-${id}`;
-  return driver === 'systemd' ? `crio-${id}.scope` : `crio-${id}`;
-}
+export { containerDirName, podRel };
 
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -312,10 +298,7 @@ export function buildNode(spec: NodeSpec): BuiltNode {
     const ages: Array<[string, number]> = [];
 
     // Every hierarchy gets kubepods and the QoS levels, as kubelet creates them at start.
-    const qosRels =
-      spec.driver === 'systemd'
-        ? ['kubepods.slice', 'kubepods.slice/kubepods-burstable.slice', 'kubepods.slice/kubepods-besteffort.slice']
-        : ['kubepods', 'kubepods/burstable', 'kubepods/besteffort'];
+    const qosRels = structuralRels(spec.driver);
     const skeleton = new Set<string>();
     for (const h of hierarchies) for (const r of qosRels) skeleton.add(join(h.real, r));
     const bogusBase = spec.mode === 'v2' ? join(root, 'pids') : undefined;

@@ -9,6 +9,7 @@ import { classify, planPrune } from '../../src/cgroup/classify.js';
 import type { CollectedNode } from '../../src/cgroup/types.js';
 import type { ContainerSpec, DirSpec, PodSpec } from './tree.js';
 import { NOW, buildNode, crictlPodsJson, fsPod, hex64, sdPod, uid } from './tree.js';
+import { containerDirName, type ContainerDirKind } from '../../src/cgroup/names.js';
 import { rng } from '../../src/util/rng.js';
 
 interface Meta {
@@ -70,8 +71,7 @@ function gen(rnd: () => number): World {
           const form = pick(['container', 'conmon', 'sandbox', 'unknown']);
           let name: string;
           if (form === 'unknown') name = pick(['run-r1.scope', `crio-${id.slice(0, 20)}.scope`, 'foo', `crio-${id}.slice`]);
-          else if (systemd) name = form === 'container' ? `crio-${id}.scope` : form === 'conmon' ? `crio-conmon-${id}.scope` : `crio-${id}`;
-          else name = form === 'conmon' ? `crio-conmon-${id}` : `crio-${id}`;
+          else name = containerDirName(systemd ? 'systemd' : 'cgroupfs', form as ContainerDirKind, id);
           const kr = `${pr}/${name}`;
           dirs.push([h, kr]);
           note(h, kr, { uid: u, id: form === 'unknown' ? null : id, unknown: form === 'unknown', structural: false });

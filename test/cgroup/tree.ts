@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { CgroupDir, CgroupMode, CollectedNode, Hierarchy, ProcessInfo, RawHealth } from '../../src/cgroup/types.js';
 import { emptyHealth } from '../../src/cgroup/collect-parse.js';
+import { podRel, systemdUid, type Qos } from '../../src/cgroup/names.js';
 
 /** A stable 64-hex id from a name (crio container/sandbox ids are 64 lowercase hex). */
 export function hex64(name: string): string {
@@ -14,15 +15,11 @@ export function uid(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-export const sdUid = (u: string) => u.replace(/-/g, '_');
+export const sdUid = systemdUid;
 
 /** systemd-driver pod slice path (relative), QoS 'guaranteed' | 'burstable' | 'besteffort'. */
-export function sdPod(qos: string, u: string): string {
-  return qos === 'guaranteed' ? `kubepods.slice/kubepods-pod${sdUid(u)}.slice` : `kubepods.slice/kubepods-${qos}.slice/kubepods-${qos}-pod${sdUid(u)}.slice`;
-}
-export function fsPod(qos: string, u: string): string {
-  return qos === 'guaranteed' ? `kubepods/pod${u}` : `kubepods/${qos}/pod${u}`;
-}
+export const sdPod = (qos: string, u: string): string => podRel('systemd', qos as Qos, u);
+export const fsPod = (qos: string, u: string): string => podRel('cgroupfs', qos as Qos, u);
 
 export interface PodSpec {
   id: string; // sandbox id

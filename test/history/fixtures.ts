@@ -3,6 +3,7 @@
  * HealthFacts), for the report and history tests. Paths follow reference section 1 (systemd driver, v1).
  */
 import type { LeakKind } from '../../src/cgroup/types.js';
+import { containerDirName, podRel } from '../../src/cgroup/names.js';
 
 let seq = 0;
 const hex = (n: number) => n.toString(16).padStart(64, '0');
@@ -19,10 +20,9 @@ export function leaks(kind: LeakKind, n: number, status: Leak['status'] = 'remov
   const out: Leak[] = [];
   for (let i = 0; i < n; i++) {
     const id = ++seq;
-    const u = uid(id).replace(/-/g, '_');
-    const slice = `/sys/fs/cgroup/memory/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${u}.slice`;
+    const slice = `/sys/fs/cgroup/memory/${podRel('systemd', 'besteffort', uid(id))}`;
     const path =
-      kind === 'pod' ? slice : kind === 'container' ? `${slice}/crio-${hex(id)}.scope` : kind === 'conmon' ? `${slice}/crio-conmon-${hex(id)}.scope` : kind === 'sandbox' ? `${slice}/crio-${hex(id)}` : `${slice}/crio-${hex(id)}.scope/container`;
+      kind === 'pod' ? slice : kind === 'nested' ? `${slice}/${containerDirName('systemd', 'container', hex(id))}/container` : `${slice}/${containerDirName('systemd', kind, hex(id))}`;
     out.push({ path, kind, status });
   }
   return out;

@@ -100,8 +100,7 @@ export function pyRepr(raw: unknown): string {
 
 /** str(): like repr() except that a string prints bare (what `{{ value }}` prints inside a larger string). */
 export function pyStr(v: unknown): string {
-  if (v instanceof Undef) throw new PyTypeError(v.message);
-  return typeof v === 'string' ? v : pyRepr(v);
+  return typeof v === 'string' ? v : pyRepr(v); // pyRepr fails an undefined value
 }
 
 /** Python sorts str keys by code point, not by UTF-16 unit. */

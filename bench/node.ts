@@ -24,7 +24,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import winston from 'winston';
-import { buildNode, cgroupSkipReason, type BuiltNode, type PodSpec } from '../test/cgroup/node-builder.js';
+import { buildNode, type BuiltNode, type PodSpec } from '../src/lab/node-builder.js';
+import { cgroupSkipReason } from '../test/cgroup/node-oracle.js';
 import { LocalTransport } from '../src/transport/local.js';
 import { shQuote, type ExecOptions, type ExecResult, type Transport } from '../src/transport/types.js';
 import type { ModuleContext, ModuleDefinition, ModuleResult } from '../src/modules/types.js';
@@ -95,7 +96,7 @@ function timeSh(script: string, allowFail = false): number {
   return ms;
 }
 
-const realPaths = (n: BuiltNode) => n.hierarchies.map((h) => shQuote(h.real)).join(' ');
+const realPaths = (n: BuiltNode) => n.hierarchies.map((h) => shQuote(h.path)).join(' ');
 
 /** Runs each script under `strace -f` and counts the programs it executed (the sh itself excluded). */
 class CountingTransport implements Transport {

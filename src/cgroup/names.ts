@@ -1,6 +1,6 @@
 /**
  * The cgroup name grammar of kubelet and cri-o (reference section 1), and the holder rule: the one place both live.
- * The classifier (kindOf), the history (kindOfPath), the lab's and the tests' node builders (podRel,
+ * The classifier (kindOf), the history (kindOfPath), the one node builder of lab and tests (podRel,
  * containerDirName) and the remote prune script (its EREs, generated here: pruneScriptPatterns) all use it.
  *
  *   systemd driver   kubepods.slice / kubepods-{burstable,besteffort}.slice / kubepods[-QOS]-pod<U>.slice

@@ -1,7 +1,7 @@
 /** `nodesweep lab up | down | serve`: the local fleet of src/lab (see lab.ts). */
 import type { Argv } from 'yargs';
 import { ExitCode, UsageError } from '../errors.js';
-import type { LabMode } from '../lab/node-builder.js';
+import type { LabMode } from '../lab/lab-node.js';
 import type { CliIo } from './main.js';
 
 export interface LabUpArgs {

@@ -1,6 +1,6 @@
 /**
- * A crictl stand-in (moved here from the cgroup tests so the lab can use it; test/cgroup/crictl-stub.ts has the
- * same API): a POSIX sh script that prints what the real crictl prints for the calls the cgroup job makes
+ * A crictl stand-in, for the lab's nodes and the tests' (both built by ./node-builder.ts):
+ * a POSIX sh script that prints what the real crictl prints for the calls the cgroup job makes
  * (`pods -o json`, `ps -a -o json`, `pods -q`, `ps -a -q`, `info`, `version`), from state files its owner
  * controls. It can be told to fail (exit 1 with a connection error, as crictl does when crio is down) or to print
  * garbage, and can run a hook on its Nth `pods` call. Every call is appended to calls.log.

@@ -8,7 +8,7 @@
 import { LEAK_KINDS, emptyNodeFacts, type NodeFacts, type NodeSnapshot, type RunFacts } from '../history/node-facts.js';
 import { openHistory, recordRun } from '../history/db.js';
 import type { LabManifest } from './lab.js';
-import { CRIO_BASE_BYTES, CRIO_PER_LEAKED_POD_BYTES, SYSTEM_SLICE_OTHER_BYTES } from './node-builder.js';
+import { CRIO_BASE_BYTES, CRIO_PER_LEAKED_POD_BYTES, SYSTEM_SLICE_OTHER_BYTES } from './lab-node.js';
 import { kubeletChaseCores } from './kubelet-standin.js';
 
 export const SIMULATED_PLAYBOOK = 'nodesweep lab: simulated history (not a real run)';

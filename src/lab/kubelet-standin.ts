@@ -12,6 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { podRel, type Qos } from '../cgroup/names.js';
 import { q } from './standins.js';
 
 /** CPU a leaked pod costs kubelet (cores), and the most the stand-in uses: 2,000 leaked pods reach the cap. */
@@ -28,7 +29,7 @@ export function kubeletChaseCores(pods: number): number {
 export interface KubeletStandinOptions {
   /** The node hierarchy whose kubepods.slice it counts leaked pod slices in. */
   hierarchy: string;
-  /** Pod slices that are not leaks (live and terminating pods), by UID with `_`. */
+  /** Pod slices that are not leaks (live and terminating pods), relative to the hierarchy (names.ts podRel). */
   notLeaked: Iterable<string>;
   /** Pods of the schedule each leaked pod slice built stands for (the lab samples its leaks). */
   podsPerLeak: number;
@@ -42,7 +43,10 @@ export function kubeletStandinScript(o: KubeletStandinOptions): string {
   // milli-centiseconds of spinning per leaked pod slice per cycle, carried over between cycles (integer arithmetic)
   const perLeak = Math.round(o.podsPerLeak * KUBELET_CORES_PER_LEAKED_POD * KUBELET_CYCLE_CS * 1000);
   const cap = Math.round(KUBELET_MAX_CORES * KUBELET_CYCLE_CS);
-  const notLeaked = [...o.notLeaked].map((u) => `*pod${u}.slice`).join('|') || '__none__';
+  // The lab's nodes use the systemd driver; the pod slices of every QoS class, as a glob from the one grammar.
+  const QOS: Qos[] = ['guaranteed', 'burstable', 'besteffort'];
+  const globs = QOS.map((c) => `"$H"/${podRel('systemd', c, '*')}`).join(' ');
+  const notLeaked = [...o.notLeaked].map(q).join('|') || "''";
   return `# nodesweep lab stand-in for kubelet (see src/lab/kubelet-standin.ts)
 H=${q(o.hierarchy)}
 S=${q(o.statusFile)}
@@ -50,9 +54,9 @@ P=${o.parentPid}
 acc=0
 while kill -0 "$P" 2>/dev/null; do
   n=0
-  for d in "$H"/kubepods.slice/*-pod*.slice "$H"/kubepods.slice/*.slice/*-pod*.slice; do
+  for d in ${globs}; do
     [ -d "$d" ] || continue
-    case $d in ${notLeaked}) continue ;; esac
+    case \${d#"$H"/} in ${notLeaked}) continue ;; esac
     n=$((n + 1))
   done
   acc=$((acc + n * ${perLeak}))

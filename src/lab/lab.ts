@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FakeKubeApi } from './kube-api.js';
-import { buildLabNode, chooseMode, killLabPids, removeCgroupSubtrees, simMemoryDirs, updateSimMemory, type BuiltLabNode, type LabMode } from './node-builder.js';
+import { buildLabNode, chooseMode, killLabPids, removeCgroupSubtrees, simMemoryDirs, updateSimMemory, type BuiltLabNode, type LabMode } from './lab-node.js';
 import { planLab, type LabPlan } from './plan.js';
 import { generateEd25519KeyPair, startLabSshServer, type LabSshServer } from './ssh-server.js';
 

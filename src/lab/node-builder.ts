@@ -1,65 +1,189 @@
 /**
- * Builds one simulated Kubernetes node for the lab from a PlannedNode: pod cgroups as kubelet and cri-o lay
- * them out (systemd driver), in one of three modes:
- * - `cgroup-v1`: subtrees of this machine's real v1 hierarchies (and the hybrid v2 `unified` tree), named
- *   `nodesweep-lab-<lab>-<node>`, behind a node root made of symlinks shaped like a hybrid node's /sys/fs/cgroup;
- *   except `memory`, a plain dir like the plain mode's, so that crio's memory can show the story's numbers
- *   (the lab's real processes use next to none);
- * - `cgroup-v2`: one subtree `nodesweep-lab-<lab>-<node>` of a writable cgroup2 dir (the v2 root as root, or a
- *   cgroup subtree delegated to this user);
- * - `plain`: ordinary directories shaped like a v1 node (no root needed; a `stat` stand-in reports them as cgroupfs).
- * Processes (live containers, crio holding leaked scopes, crio.service) are real and are the caller's children:
- * the caller must keep running for them to stay. Nothing outside the subtrees it creates is written to, except
- * the hierarchy roots' cgroup.procs when our own processes are moved back out before they are killed.
- * Names come from the one grammar, src/cgroup/names.ts (as in the cgroup tests' node builder).
+ * The one builder of simulated Kubernetes nodes, used by the lab (src/lab/lab-node.ts lays a planned node out with
+ * it), the tests and the benchmarks: pod cgroups as kubelet and cri-o lay them out, with real processes in them.
+ *
+ * Where a node's hierarchies are (`mode`):
+ * - `v1`: fresh subtrees `<cgroupName>` of this machine's real v1 hierarchies (and the hybrid v2 `unified` tree),
+ *   behind a node root `<dir>/cgroup` of symlinks shaped like a hybrid node's /sys/fs/cgroup (cpu and cpuacct are
+ *   symlinks to cpu,cpuacct, as on real nodes); with `simulatedMemory`, `memory` is a plain dir instead, so that
+ *   crio's memory can show the story's numbers (the processes here use next to none);
+ * - `v2`: one subtree `<cgroupName>` of a writable cgroup2 dir (default /sys/fs/cgroup/unified), with the bogus
+ *   `pids/` tree cri-o 1.24 created on v2 when a pod asks for it;
+ * - `plain`: ordinary directories shaped like a v1 node (no root needed; the lab's `stat` stand-in reports them as
+ *   cgroupfs). A process "in" a plain dir is a cgroup.procs file naming it.
+ * Names come from the one grammar, src/cgroup/names.ts. Processes are real and this process's children:
+ * `sleep` (a container's), `conmon` and `crio` (copies of sleep with those names, so their comm is what the prune
+ * checks), and `D` (a sleep frozen by the v1 freezer, so its state reads D). Nothing outside the subtrees it creates
+ * is written to, except the hierarchy roots' cgroup.procs when its own processes are moved back out to be killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsc, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCrictlStub, type StubContainer, type StubPod } from './crictl-standin.js';
-import type { PlannedNode, PlannedPod, Qos } from './plan.js';
-import { writeNodeBin, type NodeBin } from './standins.js';
-import { startKubeletStandin } from './kubelet-standin.js';
-import { containerDirName, podRel, podUidOfName, structuralRels } from '../cgroup/names.js';
+import { containerDirName, podRel, structuralRels, type ContainerDirKind, type Driver, type Qos } from '../cgroup/names.js';
+import { createCrictlStub, type CrictlStub, type StubContainer, type StubPod } from './crictl-standin.js';
 
 export const CGROUP_FS = '/sys/fs/cgroup';
-export type LabMode = 'cgroup-v1' | 'cgroup-v2' | 'plain';
-
 /** v1 hierarchies as named under a hybrid node's /sys/fs/cgroup (cpuset left out: it needs cpus/mems set). */
-const V1_CONTROLLERS = ['memory', 'pids', 'cpu,cpuacct', 'blkio', 'devices', 'freezer', 'unified'];
+export const V1_CONTROLLERS = ['memory', 'pids', 'cpu,cpuacct', 'blkio', 'devices', 'freezer', 'unified'];
 const PLAIN_CONTROLLERS = ['memory', 'pids', 'cpu,cpuacct', 'blkio', 'devices', 'freezer'];
 
-export interface ModeChoice {
-  mode: LabMode;
-  /** cgroup-v2: the writable cgroup2 dir the node subtrees go in. */
+export type ProcessKind = 'sleep' | 'D' | 'conmon' | 'crio';
+export type NodeMode = 'v1' | 'v2' | 'plain';
+
+export interface ContainerSpec {
+  /** 64 hex; random when absent. */
+  id?: string;
+  kind: ContainerDirKind;
+  /** Known to the runtime: listed by `crictl ps -a` (container, conmon) or `crictl pods` (sandbox). */
+  known: boolean;
+  /** The container's name in `crictl ps` (default `app`). */
+  name?: string;
+  /** A real process placed in this dir in every hierarchy (cpuset excepted). */
+  process?: ProcessKind;
+  /** Age to stamp on the dir (s); default the pod's. 0 leaves the kernel's stamp (young). */
+  ageS?: number;
+}
+
+export interface PodSpec {
+  uid?: string;
+  /** The pod's name and namespace in `crictl pods` (default `job-<uid prefix>` in `batch`). */
+  name?: string;
+  namespace?: string;
+  qos: Qos;
+  /** runtime: crictl and kubelet know it; kubelet-only: terminating (only /var/lib/kubelet/pods/<uid>); gone: nobody. */
+  live: 'runtime' | 'kubelet-only' | 'gone';
+  containers: ContainerSpec[];
+  /** A process placed directly in the pod slice. */
+  process?: ProcessKind;
+  ageS?: number;
+  /** v2 only: also create the bogus `pids/kubepods.slice/...` tree cri-o made for this pod (pod slice + sandbox dirs). */
+  bogusPids?: boolean;
+}
+
+/** A pod of the story's CronJob: gone from crictl and kubelet, its sandbox, container and conmon dirs left behind. */
+export function leftBehindPod(qos: Qos, opts: { bogusPids?: boolean } = {}): PodSpec {
+  return {
+    qos,
+    live: 'gone',
+    ...(opts.bogusPids ? { bogusPids: true } : {}),
+    containers: [
+      { kind: 'sandbox', known: false },
+      { kind: 'container', known: false },
+      { kind: 'conmon', known: false },
+    ],
+  };
+}
+
+export interface NodeSpec {
+  mode: NodeMode;
+  driver: Driver;
+  pods: PodSpec[];
+  /**
+   * v1 and plain: hierarchies, as named under a real node's /sys/fs/cgroup. Default for v1: memory, pids,
+   * cpu,cpuacct, blkio, devices, freezer, unified (cpuset and systemd also accepted); plain: the same without unified.
+   */
+  controllers?: string[];
+  /** v1: `memory` is a plain dir (see the header). */
+  simulatedMemory?: boolean;
+  /** v2: the writable cgroup2 dir the node's subtree goes in (default /sys/fs/cgroup/unified). */
   v2Base?: string;
-  /** Why this mode (said to the user). */
-  why: string;
+  /** Default age of every dir (s). Default 3600. 0 = young (kernel stamp). */
+  ageS?: number;
+  /** Create system.slice/crio.service in the memory hierarchy (v2: the one tree) with crio's own process in it. */
+  systemSlice?: boolean;
+  /** What runs in crio.service (default `sleep`; the lab's is a `crio`, which its systemctl stand-in restarts). */
+  crioServiceProcess?: ProcessKind;
+  /** The node's files (crictl stand-in, kubelet pods dir, v1 root, binaries). Default: a fresh temp dir, removed at cleanup. */
+  dir?: string;
+  /** Name of the node's cgroup subtrees. Default `nodesweep-test-<random>`. */
+  cgroupName?: string;
+  /** How long the processes live if nobody kills them (s). Default 3600. */
+  processLifetimeS?: number;
+  /** Clean up when this process exits (default true; the lab cleans up from its manifest instead, even after a crash). */
+  cleanupOnExit?: boolean;
+  /** Called with each real cgroup subtree before it is created (so a crash can still be cleaned up). */
+  onSubtree?: (path: string) => void;
+  /** Called with each process started. */
+  onProcess?: (pid: number, comm: string) => void;
 }
 
-function writable(p: string): boolean {
-  try {
-    accessSync(p, fsc.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
+export interface Hierarchy {
+  /** Name under the node root (memory, cpu,cpuacct, unified...; `.` for a v2 node). */
+  name: string;
+  /** Path of this node's subtree (a real cgroup, or a plain dir). */
+  path: string;
+  /** The hierarchy's own root (where processes go back before they are killed); undefined for a plain dir. */
+  mountRoot?: string;
 }
 
-function fsTypeIsCgroup2(p: string): boolean {
-  try {
-    return readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .some((l) => {
-        const [pre, post] = l.split(' - ');
-        return post?.startsWith('cgroup2 ') && (p === pre?.split(' ')[4] || p.startsWith(`${pre?.split(' ')[4]}/`));
-      });
-  } catch {
-    return false;
-  }
+export interface BuiltContainer {
+  id: string;
+  kind: ContainerDirKind;
+  known: boolean;
+  name: string;
+  /** Dir name, e.g. crio-<id>.scope. */
+  dirName: string;
+  /** Paths of this dir in every hierarchy (bogus pids dir included). */
+  dirs: string[];
+  pid?: number;
+  processKind?: ProcessKind;
 }
 
-/** Mount dir of a v1 controller name on this machine (cpu,cpuacct may be mounted as cpu). */
+export interface BuiltPod {
+  uid: string;
+  name: string;
+  namespace: string;
+  qos: Qos;
+  live: PodSpec['live'];
+  sandboxId: string;
+  /** Relative path of the pod slice in each hierarchy. */
+  rel: string;
+  /** Paths of the pod slice in every hierarchy. */
+  dirs: string[];
+  containers: BuiltContainer[];
+  pid?: number;
+}
+
+export interface BuiltNode {
+  mode: NodeMode;
+  driver: Driver;
+  /** The node's files. */
+  dir: string;
+  /** What to give as nodesweep_cgroup_root. */
+  root: string;
+  /** What to give as nodesweep_kubelet_root (pods/<uid> dirs for runtime and kubelet-only pods). */
+  kubeletRoot: string;
+  crictlPath: string;
+  crictl: CrictlStub;
+  /** The binaries the processes run (crio's and conmon's copies of sleep). */
+  bins: { crio: string; conmon: string; libexec: string };
+  hierarchies: Hierarchy[];
+  /** The hierarchy crio's memory is read from (v1: memory; v2: the one tree), if any. */
+  memory?: Hierarchy;
+  /** The dir under which the hierarchies are plain dirs (plain mode: the root; v1 with simulatedMemory: the memory dir's parent). */
+  plainRoot?: string;
+  /** Real cgroup subtrees created (empty for plain). */
+  cgroupSubtrees: string[];
+  pods: BuiltPod[];
+  /** PIDs of the real processes placed in the pods. */
+  pids: number[];
+  /** The process in system.slice/crio.service, when asked for. */
+  crioServicePid?: number;
+  children: ChildProcess[];
+  /** Every dir created under kubepods (and the bogus pids tree, and system.slice when asked for). */
+  allDirs(): string[];
+  /** Stamp `ageS` seconds of age on these dirs (utimes works on cgroupfs). */
+  setAge(paths: string[], ageS: number): void;
+  /** Put a process in `rel` (created when missing) of every hierarchy. */
+  place(rel: string, pid: number): void;
+  /** Reset the crictl stand-in to the state the spec describes. */
+  resetCrictl(): void;
+  cleanup(): void;
+}
+
+/** Mount dir of a v1 controller name on this machine (cpu,cpuacct may be mounted as cpu), if there is one. */
 export function mountOf(controller: string): string | undefined {
   const direct = join(CGROUP_FS, controller);
   if (existsSync(join(direct, 'cgroup.procs'))) return direct;
@@ -68,361 +192,10 @@ export function mountOf(controller: string): string | undefined {
   return undefined;
 }
 
-/** Real cgroups when this machine lets us create them, else the plain tree; `forced` wins. */
-export function chooseMode(forced?: LabMode): ModeChoice {
-  if (forced === 'plain') return { mode: 'plain', why: 'plain-tree mode was asked for' };
-  const isLinux = process.platform === 'linux';
-  const v1Ok = isLinux && ['memory', 'pids', 'cpu,cpuacct', 'blkio', 'devices', 'freezer'].every((c) => {
-    const m = mountOf(c);
-    return m !== undefined && !fsTypeIsCgroup2(m) && writable(m) && writable(join(m, 'cgroup.procs'));
-  });
-  if (forced === 'cgroup-v1' || (forced === undefined && v1Ok)) {
-    if (!v1Ok) throw new Error('cgroup-v1 mode asked for, but the v1 hierarchies under /sys/fs/cgroup are not writable here (root needed)');
-    return { mode: 'cgroup-v1', why: 'the v1 cgroup hierarchies under /sys/fs/cgroup are writable (root); memory figures are simulated' };
-  }
-  const v2 = isLinux ? findWritableV2() : undefined;
-  if (forced === 'cgroup-v2' || (forced === undefined && v2)) {
-    if (!v2) throw new Error('cgroup-v2 mode asked for, but no writable cgroup2 dir was found (root, or a delegated subtree)');
-    return { mode: 'cgroup-v2', v2Base: v2.base, why: v2.why };
-  }
-  return { mode: 'plain', why: 'no writable cgroup hierarchy here (not root, no delegated cgroup v2 subtree)' };
-}
+const hex64 = () => randomBytes(32).toString('hex');
 
-function findWritableV2(): { base: string; why: string } | undefined {
-  const ok = (d: string) => fsTypeIsCgroup2(d) && writable(d) && writable(join(d, 'cgroup.procs'));
-  if (ok(CGROUP_FS)) return { base: CGROUP_FS, why: 'the cgroup v2 root is writable (root)' };
-  if (ok(join(CGROUP_FS, 'unified'))) return { base: join(CGROUP_FS, 'unified'), why: 'the hybrid cgroup v2 tree is writable (root)' };
-  // Our own cgroup, if it was delegated to us (systemd Delegate=yes, e.g. systemd-run --user --scope -p Delegate=yes).
-  try {
-    const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
-    const rel = line?.slice(3);
-    if (rel && rel !== '/') {
-      const d = join(CGROUP_FS, rel);
-      if (ok(d)) return { base: d, why: `the cgroup v2 subtree ${d} is delegated to this user` };
-    }
-  } catch {
-    /* no cgroup info */
-  }
-  return undefined;
-}
-
-/** The lab's nodes use the systemd driver. */
-const labPodRel = (qos: Qos, uid: string): string => podRel('systemd', qos, uid);
-
-export interface Hierarchy {
-  /** Name under the node root (memory, cpu,cpuacct, unified...; `.` for a v2 node). */
-  name: string;
-  /** Path of this node's subtree (real cgroup path, or the plain dir). */
-  path: string;
-  /** The hierarchy's own root (where our processes go back before they are killed); undefined for plain. */
-  mountRoot?: string;
-}
-
-export interface BuiltLabNode {
-  name: string;
-  mode: LabMode;
-  /** What to give as nodesweep_cgroup_root. */
-  root: string;
-  kubeletRoot: string;
-  crictl: string;
-  bin: NodeBin;
-  stateDir: string;
-  hierarchies: Hierarchy[];
-  /** Real cgroup subtrees we created (empty for plain). Removed deepest first by removeCgroupSubtrees. */
-  cgroupSubtrees: string[];
-  children: ChildProcess[];
-  counts: { leakedPods: number; leakedDirs: number; crioHeld: number; livePods: number };
-  /** The node's kubelet stand-in (src/lab/kubelet-standin.ts), in its system.slice/kubelet.service cgroup. */
-  kubeletPid: number;
-  /** Where the kubelet stand-in writes `LEAKED BUSY_CS` every cycle. */
-  kubeletStatus: string;
-  /** Plain or cgroup-v1 mode: system.slice's memory is simulated; keep it current with updateSimMemory. */
-  simMemory?: SimMemory;
-}
-
-/**
- * The story's numbers on a simulated memory hierarchy: crio's memory is 150 MiB plus about 0.5 MiB for every
- * leaked pod whose cgroups are still there (each leak built stands for `podsPerLeak` pods of the schedule), and the
- * rest of system.slice 180 MiB. Removing the leaked cgroups brings it back down, as it did in the story.
- */
-export interface SimMemory {
-  hierarchy: string;
-  systemFile: string;
-  crioFile: string;
-  podsPerLeak: number;
-  /** Pod slices that are not leaks (live and terminating pods), by UID. */
-  notLeaked: Set<string>;
-  last: number;
-}
-
-export const CRIO_BASE_BYTES = 150 * 2 ** 20;
-export const CRIO_PER_LEAKED_POD_BYTES = 0.5 * 2 ** 20;
-export const SYSTEM_SLICE_OTHER_BYTES = 180 * 2 ** 20;
-
-/** The dirs whose pod slices crio's simulated memory follows (the lab watches them, so it follows at once). */
-export function simMemoryDirs(m: SimMemory): string[] {
-  const kp = join(m.hierarchy, 'kubepods.slice');
-  return [kp, join(kp, 'kubepods-burstable.slice'), join(kp, 'kubepods-besteffort.slice')];
-}
-
-/** Count the leaked pod slices left in the simulated memory hierarchy and rewrite the usage files if it changed. */
-export function updateSimMemory(m: SimMemory): void {
-  let leaked = 0;
-  for (const d of simMemoryDirs(m)) {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      continue;
-    }
-    for (const n of names) {
-      const uid = podUidOfName(n);
-      if (uid !== null && !m.notLeaked.has(uid)) leaked++;
-    }
-  }
-  if (leaked === m.last) return;
-  m.last = leaked;
-  const crio = Math.round(CRIO_BASE_BYTES + leaked * m.podsPerLeak * CRIO_PER_LEAKED_POD_BYTES);
-  // Replaced whole (rename), so a reader never sees half a number.
-  for (const [f, v] of [[m.crioFile, crio], [m.systemFile, crio + SYSTEM_SLICE_OTHER_BYTES]] as const) {
-    writeFileSync(`${f}.tmp`, `${v}\n`);
-    renameSync(`${f}.tmp`, f);
-  }
-}
-
-export interface BuildNodeOptions {
-  plan: PlannedNode;
-  mode: ModeChoice;
-  /** The node's own dir in the lab dir. */
-  nodeDir: string;
-  /** Unique per lab, in cgroup names: nodesweep-lab-<labId>-<node>. */
-  labId: string;
-  /** Called with each real cgroup subtree before it is created (so a crash can still be cleaned up). */
-  onSubtree?: (path: string) => void;
-  /** Called with each process started (pid, comm). */
-  onProcess?: (pid: number, comm: string) => void;
-}
-
-export function labCgroupName(labId: string, node: string): string {
-  return `nodesweep-lab-${labId}-${node}`;
-}
-
-export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
-  const { plan, mode, nodeDir } = o;
-  const stateDir = join(nodeDir, 'state');
-  const binDir = join(nodeDir, 'bin');
-  const libexec = join(nodeDir, 'libexec');
-  for (const d of [stateDir, binDir, libexec]) mkdirSync(d, { recursive: true });
-  const crioBin = join(libexec, 'crio');
-  copyFileSync('/bin/sleep', crioBin); // comm "crio": what the prune recognises as crio's own process
-  const sleepBin = join(libexec, 'sleep');
-  copyFileSync('/bin/sleep', sleepBin);
-
-  const cgName = labCgroupName(o.labId, plan.name);
-  const hierarchies: Hierarchy[] = [];
-  const subtrees: string[] = [];
-  let root: string;
-  /** Plain dirs the `stat` stand-in reports as cgroupfs: the whole tree in plain mode, `memory` in cgroup-v1 mode. */
-  let simRoot: string | undefined;
-  const mkSub = (p: string) => {
-    o.onSubtree?.(p);
-    subtrees.push(p);
-    mkdirSync(p);
-  };
-  if (mode.mode === 'cgroup-v1') {
-    root = join(nodeDir, 'cgroup');
-    mkdirSync(root);
-    for (const c of V1_CONTROLLERS) {
-      if (c === 'memory') {
-        // The lab's processes use next to no memory, so real memory figures would tell nothing: a plain `memory`
-        // dir carries system.slice's simulated usage (the `stat` stand-in reports it as cgroupfs), the other
-        // hierarchies are real.
-        const sim = join(nodeDir, 'sim', 'memory');
-        mkdirSync(sim, { recursive: true });
-        hierarchies.push({ name: 'memory', path: sim });
-        symlinkSync(sim, join(root, 'memory'));
-        simRoot = join(nodeDir, 'sim');
-        continue;
-      }
-      const mount = mountOf(c);
-      if (!mount || !writable(join(mount, 'cgroup.procs'))) continue;
-      const real = join(mount, cgName);
-      mkSub(real);
-      hierarchies.push({ name: c, path: real, mountRoot: mount });
-      symlinkSync(real, join(root, c));
-      if (c === 'cpu,cpuacct') {
-        symlinkSync('cpu,cpuacct', join(root, 'cpu'));
-        symlinkSync('cpu,cpuacct', join(root, 'cpuacct'));
-      }
-    }
-  } else if (mode.mode === 'cgroup-v2') {
-    root = join(mode.v2Base!, cgName);
-    mkSub(root);
-    hierarchies.push({ name: '.', path: root, mountRoot: mode.v2Base! });
-  } else {
-    root = join(nodeDir, 'cgroup');
-    mkdirSync(root);
-    for (const c of PLAIN_CONTROLLERS) {
-      mkdirSync(join(root, c));
-      hierarchies.push({ name: c, path: join(root, c) });
-    }
-    symlinkSync('cpu,cpuacct', join(root, 'cpu'));
-    symlinkSync('cpu,cpuacct', join(root, 'cpuacct'));
-    simRoot = root;
-  }
-
-  const kubeletRoot = join(nodeDir, 'kubelet');
-  mkdirSync(join(kubeletRoot, 'pods'), { recursive: true });
-  const crictl = createCrictlStub(join(nodeDir, 'crictl'));
-
-  const ages: Array<[string, number]> = [];
-  const mk = (p: string, ageS?: number) => {
-    if (!existsSync(p)) mkdirSync(p);
-    if (ageS !== undefined) ages.push([p, ageS]);
-  };
-  for (const h of hierarchies) {
-    for (const r of structuralRels('systemd')) mk(join(h.path, r));
-  }
-  // Where processes go: every hierarchy (v1: each controller; v2: the one tree).
-  const procTargets: Array<{ rel: string; bin: string; comm: string; crio: boolean }> = [];
-  let leakedDirs = 0;
-
-  const podDirs = (p: { qos: Qos; uid: string }, ageS: number, leafs: string[]) => {
-    const rel = labPodRel(p.qos, p.uid);
-    for (const h of hierarchies) {
-      mk(join(h.path, rel), ageS);
-      for (const l of leafs) mk(join(h.path, rel, l), ageS);
-    }
-    return rel;
-  };
-
-  const stubPods: StubPod[] = [];
-  const stubContainers: StubContainer[] = [];
-  const livePod = (p: PlannedPod, known: boolean) => {
-    const rel = podDirs(p, p.ageS, [containerDirName('systemd', 'sandbox', p.sandboxId), containerDirName('systemd', 'container', p.containerId), containerDirName('systemd', 'conmon', p.containerId)]);
-    mkdirSync(join(kubeletRoot, 'pods', p.uid, 'volumes'), { recursive: true });
-    if (!known) return;
-    stubPods.push({ id: p.sandboxId, uid: p.uid, name: p.name, namespace: p.namespace, qos: p.qos });
-    stubContainers.push({ id: p.containerId, podSandboxId: p.sandboxId, podUid: p.uid, podName: p.name, namespace: p.namespace, name: p.containerName });
-    procTargets.push({ rel: `${rel}/${containerDirName('systemd', 'container', p.containerId)}`, bin: sleepBin, comm: 'sleep', crio: false });
-  };
-  for (const p of plan.live) livePod(p, true);
-  for (const p of plan.terminating) livePod(p, false);
-
-  let crioHeld = 0;
-  for (const l of plan.leaks) {
-    const rel = podDirs(l, l.ageS, [`crio-${l.sandboxId}.scope`]);
-    leakedDirs += 2 * hierarchies.length;
-    if (l.heldByCrio) {
-      crioHeld++;
-      procTargets.push({ rel: `${rel}/crio-${l.sandboxId}.scope`, bin: crioBin, comm: 'crio', crio: true });
-    }
-  }
-  crictl.setState(stubPods, stubContainers);
-
-  // Each leak built stands for this many pods of the schedule (crio's memory and kubelet's CPU follow the pods).
-  const podsPerLeak = plan.leaks.length > 0 ? plan.cronPodsRun / plan.leaks.length : 1;
-  // system.slice/crio.service: where crio itself runs (memory facts).
-  const memH = mode.mode === 'cgroup-v2' ? hierarchies[0] : hierarchies.find((h) => h.name === 'memory');
-  const crioProcs: string[] = [];
-  let simMemory: SimMemory | undefined;
-  if (memH) {
-    mk(join(memH.path, 'system.slice'));
-    mk(join(memH.path, 'system.slice', 'crio.service'));
-    if (memH.mountRoot === undefined) {
-      simMemory = {
-        hierarchy: memH.path,
-        systemFile: join(memH.path, 'system.slice', 'memory.usage_in_bytes'),
-        crioFile: join(memH.path, 'system.slice', 'crio.service', 'memory.usage_in_bytes'),
-        podsPerLeak,
-        notLeaked: new Set([...plan.live, ...plan.terminating].map((p) => p.uid)),
-        last: -1,
-      };
-      updateSimMemory(simMemory);
-    } else {
-      crioProcs.push(join(memH.path, 'system.slice', 'crio.service', 'cgroup.procs'));
-    }
-  }
-  writeFileSync(join(stateDir, 'crio.state'), 'active\n');
-  writeFileSync(join(stateDir, 'systemctl.log'), '');
-  writeFileSync(join(stateDir, 'crio.pids'), '');
-  writeFileSync(join(stateDir, 'crio-main.pids'), '');
-  writeFileSync(join(stateDir, 'spawned.pids'), '');
-  symlinkSync(crictl.path, join(binDir, 'crictl')); // `crictl` by name on the node's PATH, as on a real node
-  const bin = writeNodeBin(
-    binDir,
-    { stateDir, crioBin, crioCgroupProcs: crioProcs, ...(simRoot ? { plainRoot: simRoot } : {}) },
-    simRoot,
-  );
-
-  // Real processes. Real cgroups: moved in by writing cgroup.procs. Plain tree: a cgroup.procs file naming them.
-  const children: ChildProcess[] = [];
-  const start = (binPath: string, comm: string): number => {
-    const child = spawn(binPath, ['86400'], { stdio: 'ignore' });
-    child.on('error', () => undefined);
-    if (child.pid === undefined) throw new Error(`lab: could not start ${binPath}`);
-    children.push(child);
-    o.onProcess?.(child.pid, comm);
-    return child.pid;
-  };
-  const crioPids: number[] = [];
-  for (const t of procTargets) {
-    const pid = start(t.bin, t.comm);
-    if (t.crio) crioPids.push(pid);
-    for (const h of hierarchies) {
-      const f = join(h.path, t.rel, 'cgroup.procs');
-      if (h.mountRoot === undefined) {
-        // A plain (simulated) hierarchy: only crio's leaked scopes need their holder named in a cgroup.procs file;
-        // live pods are known to the runtime anyway.
-        if (t.crio) writeFileSync(f, `${pid}\n`);
-      } else writeFileSync(f, String(pid));
-    }
-  }
-  writeFileSync(join(stateDir, 'crio.pids'), crioPids.map((p) => `${p}\n`).join(''));
-  const mainCrio = start(crioBin, 'crio');
-  writeFileSync(join(stateDir, 'crio-main.pids'), `${mainCrio}\n`);
-  for (const f of crioProcs) writeFileSync(f, String(mainCrio));
-
-  // kubelet: its own process in the node's system.slice/kubelet.service of every hierarchy (a real cgroup: moved
-  // in; a plain one: a cgroup.procs file naming it), where the collector finds this node's kubelet.
-  const notLeaked = [...plan.live, ...plan.terminating].map((p) => p.uid.replace(/-/g, '_'));
-  const kubeletStatus = join(stateDir, 'kubelet.status');
-  const kubelet = startKubeletStandin(libexec, {
-    hierarchy: hierarchies[0]!.path,
-    notLeaked,
-    podsPerLeak,
-    statusFile: kubeletStatus,
-    parentPid: process.pid,
-  });
-  children.push(kubelet);
-  o.onProcess?.(kubelet.pid!, 'kubelet');
-  for (const h of hierarchies) {
-    mk(join(h.path, 'system.slice'));
-    mk(join(h.path, 'system.slice', 'kubelet.service'));
-    const f = join(h.path, 'system.slice', 'kubelet.service', 'cgroup.procs');
-    writeFileSync(f, h.mountRoot === undefined ? `${kubelet.pid}\n` : String(kubelet.pid));
-  }
-
-  // Ages last: creating a child restamps its parent. utimes works on cgroupfs too.
-  const now = Date.now() / 1000;
-  for (const [p, a] of ages) utimesSync(p, now - a, now - a);
-
-  return {
-    name: plan.name,
-    mode: mode.mode,
-    root,
-    kubeletRoot,
-    crictl: crictl.path,
-    bin,
-    stateDir,
-    hierarchies,
-    cgroupSubtrees: subtrees,
-    children,
-    counts: { leakedPods: plan.leaks.length, leakedDirs, crioHeld, livePods: plan.live.length },
-    kubeletPid: kubelet.pid!,
-    kubeletStatus,
-    ...(simMemory ? { simMemory } : {}),
-  };
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Every dir under `base` (not base itself), deepest first. */
@@ -446,92 +219,359 @@ export function dirsDeepestFirst(base: string): string[] {
   return out.sort((a, b) => b[1] - a[1]).map(([p]) => p);
 }
 
-function commOf(pid: number): string | undefined {
+/**
+ * rmdir, retried while the cgroup is busy: a killed process leaves its cgroup a moment after SIGKILL (longer on a
+ * loaded machine). Returns the error code when it is still there after 30 s, the bound for a stuck cgroup.
+ */
+export function rmdirPatiently(p: string): string | undefined {
+  for (let i = 0; ; i++) {
+    try {
+      rmdirSync(p);
+      return undefined;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (i >= 3000) return code ?? String(e);
+      sleepMs(10);
+    }
+  }
+}
+
+/** State letter of a process from /proc/<pid>/stat, or undefined when it is gone. */
+export function procState(pid: number): string | undefined {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
   } catch {
     return undefined;
   }
 }
 
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+/** What crictl reports for these pods: runtime pods and every known container and sandbox, each id once. */
+export function crictlState(pods: BuiltPod[]): [StubPod[], StubContainer[]] {
+  const sp: StubPod[] = [];
+  const sc: StubContainer[] = [];
+  const listed = new Set<string>();
+  for (const p of pods) {
+    const pod = { uid: p.uid, name: p.name, namespace: p.namespace, qos: p.qos };
+    if (p.live === 'runtime') sp.push({ id: p.sandboxId, ...pod });
+    for (const c of p.containers) {
+      // A conmon dir bears its container's id: crictl lists the container once.
+      if (!c.known || listed.has(`${c.kind === 'sandbox' ? 's' : 'c'}${c.id}`)) continue;
+      listed.add(`${c.kind === 'sandbox' ? 's' : 'c'}${c.id}`);
+      if (c.kind === 'sandbox') {
+        if (c.id !== p.sandboxId) sp.push({ id: c.id, ...pod, state: 'SANDBOX_NOTREADY' });
+        else if (p.live !== 'runtime') sp.push({ id: c.id, ...pod });
+      } else {
+        sc.push({ id: c.id, podSandboxId: p.sandboxId, podUid: p.uid, podName: p.name, namespace: p.namespace, name: c.name });
+      }
+    }
+  }
+  return [sp, sc];
 }
 
-/** The lab's own processes: only these are ever killed when they turn up in a lab cgroup. */
-export const LAB_COMMS = new Set(['sleep', 'crio', 'kubelet']);
+export function buildNode(spec: NodeSpec): BuiltNode {
+  const tag = spec.cgroupName ?? `nodesweep-test-${randomBytes(5).toString('hex')}`;
+  const ownDir = spec.dir === undefined;
+  const dir = spec.dir ?? mkdtempSync(join(tmpdir(), 'nodesweep-node-'));
+  const lifetime = String(spec.processLifetimeS ?? 3600);
+  const hierarchies: Hierarchy[] = [];
+  const subtrees: string[] = [];
+  const children: ChildProcess[] = [];
+  const frozen: string[] = []; // freezer.state files we set FROZEN
+  const created: string[] = [];
+  let root = join(dir, 'cgroup');
+  let plainRoot: string | undefined;
+  let cleaned = false;
 
-/**
- * Remove real cgroup subtrees the lab created: kill the lab's processes still inside (a process anything else
- * put there is left alone and reported), then rmdir deepest first (a killed process leaves its cgroup a moment
- * later, hence the retries). Returns what could not be removed.
- */
-export function removeCgroupSubtrees(subtrees: string[]): string[] {
-  const problems: string[] = [];
-  const existing = subtrees.filter((s) => existsSync(s));
-  for (const base of existing) {
-    for (const d of [...dirsDeepestFirst(base), base]) {
-      let procs = '';
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    process.off('exit', cleanup);
+    for (const f of frozen) {
       try {
-        procs = readFileSync(join(d, 'cgroup.procs'), 'utf8');
+        writeFileSync(f, 'THAWED');
       } catch {
-        continue;
+        /* already gone */
       }
-      for (const s of procs.split('\n')) {
-        const pid = Number(s);
-        if (!Number.isInteger(pid) || pid <= 0) continue;
-        const comm = commOf(pid);
-        if (comm === undefined) continue;
-        if (!LAB_COMMS.has(comm)) {
-          problems.push(`${d}: process ${pid} (${comm}) is not the lab's; left alone`);
+    }
+    for (const c of children) {
+      if (c.pid === undefined || c.exitCode !== null || c.signalCode !== null) continue;
+      // Back to each hierarchy's root before the kill, so the subtrees empty out at once.
+      for (const h of hierarchies) {
+        if (h.mountRoot === undefined) continue;
+        try {
+          writeFileSync(join(h.mountRoot, 'cgroup.procs'), String(c.pid));
+        } catch {
+          /* not in that hierarchy */
+        }
+      }
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    const problems: string[] = [];
+    for (const b of [...subtrees].reverse()) {
+      if (!existsSync(b)) continue;
+      for (const d of [...dirsDeepestFirst(b), b]) {
+        const err = rmdirPatiently(d);
+        if (err) problems.push(`${d}: ${err}`);
+      }
+    }
+    if (existsSync(root) && hierarchies.some((h) => h.mountRoot !== undefined) && spec.mode === 'v1') {
+      // The node root holds symlinks into cgroupfs: unlink them first (rmSync never follows them anyway).
+      for (const e of readdirSync(root, { withFileTypes: true })) if (e.isSymbolicLink()) unlinkSync(join(root, e.name));
+    }
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+    if (problems.length) throw new Error(`node cleanup left cgroups behind: ${problems.join('; ')}`);
+  };
+  if (spec.cleanupOnExit !== false) process.on('exit', cleanup);
+
+  try {
+    const mkSubtree = (p: string) => {
+      spec.onSubtree?.(p);
+      subtrees.push(p);
+      mkdirSync(p);
+    };
+    if (spec.mode === 'v1') {
+      mkdirSync(root);
+      for (const c of spec.controllers ?? V1_CONTROLLERS) {
+        if (c === 'memory' && spec.simulatedMemory) {
+          plainRoot = join(dir, 'sim');
+          const sim = join(plainRoot, 'memory');
+          mkdirSync(sim, { recursive: true });
+          hierarchies.push({ name: c, path: sim });
+          symlinkSync(sim, join(root, c));
           continue;
         }
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
+        const mount = mountOf(c);
+        if (!mount) throw new Error(`no cgroup hierarchy for ${c} under ${CGROUP_FS}`);
+        const real = join(mount, tag);
+        mkSubtree(real);
+        hierarchies.push({ name: c, path: real, mountRoot: mount });
+        symlinkSync(real, join(root, c));
+        if (c === 'cpu,cpuacct') {
+          symlinkSync('cpu,cpuacct', join(root, 'cpu'));
+          symlinkSync('cpu,cpuacct', join(root, 'cpuacct'));
+        }
+      }
+    } else if (spec.mode === 'v2') {
+      const base = spec.v2Base ?? join(CGROUP_FS, 'unified');
+      root = join(base, tag);
+      mkSubtree(root);
+      hierarchies.push({ name: '.', path: root, mountRoot: base });
+    } else {
+      mkdirSync(root);
+      plainRoot = root;
+      for (const c of spec.controllers ?? PLAIN_CONTROLLERS) {
+        mkdirSync(join(root, c));
+        hierarchies.push({ name: c, path: join(root, c) });
+        if (c === 'cpu,cpuacct') {
+          symlinkSync('cpu,cpuacct', join(root, 'cpu'));
+          symlinkSync('cpu,cpuacct', join(root, 'cpuacct'));
         }
       }
     }
-  }
-  for (const base of existing) {
-    for (const d of [...dirsDeepestFirst(base), base]) {
-      for (let i = 0; ; i++) {
-        try {
-          rmdirSync(d);
-          break;
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') break;
-          if (i >= 150) {
-            problems.push(`${d}: ${code ?? String(e)}`);
-            break;
-          }
-          sleepMs(20);
-        }
-      }
-    }
-  }
-  return problems;
-}
 
-/** Kill lab processes by PID, only when their comm is still one of ours (PIDs get reused). */
-export function killLabPids(pids: Iterable<number>): void {
-  for (const pid of pids) {
-    const comm = commOf(pid);
-    if (comm === undefined || !LAB_COMMS.has(comm)) continue;
+    const kubeletRoot = join(dir, 'kubelet');
+    mkdirSync(join(kubeletRoot, 'pods'), { recursive: true });
+    const crictl = createCrictlStub(join(dir, 'crictl'));
+    const libexec = join(dir, 'libexec');
+    mkdirSync(libexec, { recursive: true });
+    const bins = { crio: join(libexec, 'crio'), conmon: join(libexec, 'conmon'), libexec };
+    // Copies of sleep, so their comm is crio's and conmon's own (what the prune tells apart).
+    copyFileSync('/bin/sleep', bins.crio);
+    copyFileSync('/bin/sleep', bins.conmon);
+
+    const mk = (p: string) => {
+      mkdirSync(p);
+      created.push(p);
+    };
+    const mkIfMissing = (p: string) => {
+      if (!existsSync(p)) mk(p);
+    };
+    const defaultAge = spec.ageS ?? 3600;
+    const ages: Array<[string, number]> = [];
+
+    // Every hierarchy gets kubepods and the QoS levels, as kubelet creates them at start.
+    const qosRels = structuralRels(spec.driver);
+    const skeleton = new Set<string>();
+    for (const h of hierarchies) for (const r of qosRels) skeleton.add(join(h.path, r));
+    const bogusBase = spec.mode === 'v2' ? join(root, 'pids') : undefined;
+    if (bogusBase && spec.pods.some((p) => p.bogusPids)) {
+      skeleton.add(bogusBase);
+      for (const r of qosRels) skeleton.add(join(bogusBase, r));
+    }
+    for (const d of skeleton) mk(d);
+
+    // Not cpuset: a process cannot join a cpuset cgroup whose cpus and mems are unset.
+    const holds = (h: Hierarchy) => h.mountRoot === undefined || !h.mountRoot.endsWith('/cpuset');
+    const procTargets: Array<{ rel: string; kind: ProcessKind; set: (pid: number) => void }> = [];
+
+    const pods: BuiltPod[] = spec.pods.map((ps) => {
+      const uid = ps.uid ?? randomUUID();
+      const rel = podRel(spec.driver, ps.qos, uid);
+      const podAge = ps.ageS ?? defaultAge;
+      const podDirs = hierarchies.map((h) => join(h.path, rel));
+      for (const d of podDirs) {
+        mk(d);
+        ages.push([d, podAge]);
+      }
+      const sandboxSpec = ps.containers.find((c) => c.kind === 'sandbox' && c.known);
+      const sandboxId = sandboxSpec?.id ?? hex64();
+      if (sandboxSpec && !sandboxSpec.id) sandboxSpec.id = sandboxId;
+      const bogusPodDir = bogusBase && ps.bogusPids ? join(bogusBase, rel) : undefined;
+      if (bogusPodDir) {
+        mk(bogusPodDir);
+        ages.push([bogusPodDir, podAge]);
+        podDirs.push(bogusPodDir);
+      }
+      const containers: BuiltContainer[] = ps.containers.map((cs) => {
+        const id = cs.id ?? hex64();
+        const dirName = containerDirName(spec.driver, cs.kind, id);
+        const dirs = hierarchies.map((h) => join(h.path, rel, dirName));
+        for (const d of dirs) {
+          mk(d);
+          ages.push([d, cs.ageS ?? podAge]);
+        }
+        if (bogusPodDir && cs.kind === 'sandbox') {
+          const b = join(bogusPodDir, dirName);
+          mk(b);
+          ages.push([b, cs.ageS ?? podAge]);
+          dirs.push(b);
+        }
+        const bc: BuiltContainer = { id, kind: cs.kind, known: cs.known, name: cs.name ?? 'app', dirName, dirs };
+        if (cs.process) {
+          bc.processKind = cs.process;
+          procTargets.push({ rel: join(rel, dirName), kind: cs.process, set: (pid) => (bc.pid = pid) });
+        }
+        return bc;
+      });
+      const bp: BuiltPod = {
+        uid,
+        name: ps.name ?? `job-${uid.slice(0, 8)}`,
+        namespace: ps.namespace ?? 'batch',
+        qos: ps.qos,
+        live: ps.live,
+        sandboxId,
+        rel,
+        dirs: podDirs,
+        containers,
+      };
+      if (ps.process) procTargets.push({ rel, kind: ps.process, set: (pid) => (bp.pid = pid) });
+      if (ps.live !== 'gone') mkdirSync(join(kubeletRoot, 'pods', uid, 'volumes'), { recursive: true });
+      return bp;
+    });
+
+    const memory = spec.mode === 'v2' ? hierarchies[0] : hierarchies.find((h) => h.name === 'memory');
+    let crioServicePid: number | undefined;
+    let crioServiceDir: string | undefined;
+    if (spec.systemSlice && memory) {
+      mkIfMissing(join(memory.path, 'system.slice'));
+      crioServiceDir = join(memory.path, 'system.slice', 'crio.service');
+      mk(crioServiceDir);
+    }
+
+    const writeProcs = (h: Hierarchy, d: string, pid: number) =>
+      // A plain dir: a cgroup.procs file naming the process, as the kernel's would.
+      writeFileSync(join(d, 'cgroup.procs'), h.mountRoot === undefined ? `${pid}\n` : String(pid));
+    const start = (kind: ProcessKind): number => {
+      const bin = kind === 'conmon' ? bins.conmon : kind === 'crio' ? bins.crio : 'sleep';
+      const child = spawn(bin, [lifetime], { stdio: 'ignore' });
+      child.on('error', () => undefined);
+      if (child.pid === undefined) throw new Error(`could not start ${bin}`);
+      children.push(child);
+      spec.onProcess?.(child.pid, kind === 'D' ? 'sleep' : kind);
+      return child.pid;
+    };
+    const pids: number[] = [];
+    for (const t of procTargets) {
+      const pid = start(t.kind);
+      pids.push(pid);
+      t.set(pid);
+      const dirs: string[] = [];
+      for (const h of hierarchies.filter(holds)) {
+        const d = join(h.path, t.rel);
+        writeProcs(h, d, pid);
+        dirs.push(d);
+      }
+      if (t.kind === 'D') freeze(pid, dirs);
+    }
+    if (crioServiceDir && memory) {
+      crioServicePid = start(spec.crioServiceProcess ?? 'sleep');
+      writeProcs(memory, crioServiceDir, crioServicePid);
+    }
+
+    // The v1 freezer leaves a task in D state. v1 node: freeze its own freezer dir; otherwise a side freezer cgroup.
+    function freeze(pid: number, dirs: string[]): void {
+      let fdir = dirs.find((d) => d.startsWith(join(CGROUP_FS, 'freezer') + '/'));
+      if (!fdir) {
+        const side = join(CGROUP_FS, 'freezer', `${tag}-${pid}`);
+        mkSubtree(side);
+        writeFileSync(join(side, 'cgroup.procs'), String(pid));
+        fdir = side;
+      }
+      const stateFile = join(fdir, 'freezer.state');
+      writeFileSync(stateFile, 'FROZEN');
+      frozen.push(stateFile);
+      // the freeze takes effect a moment later (longer on a loaded machine): up to 30 s
+      for (let i = 0; i < 6000; i++) {
+        if (procState(pid) === 'D') break;
+        sleepMs(5);
+      }
+    }
+
+    const stamp = (list: Array<[string, number]>) => {
+      const now = Date.now() / 1000;
+      for (const [p, a] of list) if (a > 0) utimesSync(p, now - a, now - a);
+    };
+    // After every mkdir: creating a child restamps its parent.
+    stamp(ages);
+
+    const built: BuiltNode = {
+      mode: spec.mode,
+      driver: spec.driver,
+      dir,
+      root,
+      kubeletRoot,
+      crictlPath: crictl.path,
+      crictl,
+      bins,
+      hierarchies,
+      ...(memory ? { memory } : {}),
+      ...(plainRoot ? { plainRoot } : {}),
+      cgroupSubtrees: subtrees,
+      pods,
+      pids,
+      ...(crioServicePid !== undefined ? { crioServicePid } : {}),
+      children,
+      allDirs: () => created.filter((d) => !skeleton.has(d)),
+      setAge(paths, ageS) {
+        stamp(paths.map((p) => [p, ageS]));
+      },
+      place(rel, pid) {
+        for (const h of hierarchies.filter(holds)) {
+          const d = join(h.path, rel);
+          mkdirSync(d, { recursive: true });
+          writeProcs(h, d, pid);
+        }
+      },
+      resetCrictl() {
+        crictl.setMode('ok');
+        crictl.setState(...crictlState(pods));
+      },
+      cleanup,
+    };
+    built.resetCrictl();
+    return built;
+  } catch (e) {
     try {
-      process.kill(pid, 'SIGKILL');
+      cleanup();
     } catch {
-      /* gone */
+      /* the build error is the one to report */
     }
-  }
-}
-
-export function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
+    throw e;
   }
 }

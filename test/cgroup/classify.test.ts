@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { classify, crioVersionLeaking, planPrune } from '../../src/cgroup/classify.js';
 import { nodeVerdict } from '../../src/cgroup/verdict.js';
 import type { Classification } from '../../src/cgroup/types.js';
-import type { NodeSpec } from './tree.js';
-import { NOW, buildNode, crictlPodsJson, fsPod, hex64, sdPod, uid } from './tree.js';
+import type { CollectedNodeSpec } from './tree.js';
+import { NOW, collectedNode, crictlPodsJson, fsPod, hex64, sdPod, uid } from './tree.js';
 
 // live pod A (burstable), its sandbox, container and conmon
 const A = uid('a');
@@ -24,7 +24,7 @@ const livePodsA = { pods: [{ id: A_SB, uid: A }], containers: [{ id: A_C, podSan
 
 interface Case {
   name: string;
-  spec: NodeSpec;
+  spec: CollectedNodeSpec;
   minAgeS?: number;
   /** Exact set of leaked dirs as "hierarchy rel status". */
   leaked: string[];
@@ -319,7 +319,7 @@ function rel(c: Classification, path: string): string {
 describe('classify: table', () => {
   for (const tc of cases) {
     test(tc.name, () => {
-      const node = buildNode(tc.spec);
+      const node = collectedNode(tc.spec);
       const c = classify(node, { minAgeS: tc.minAgeS ?? 60 });
       const got = c.leaked.map((l) => `${l.hierarchy} ${rel(c, l.path).split(' ')[1]} ${l.status}`).sort();
       assert.deepEqual(got, [...tc.leaked].sort());
@@ -348,7 +348,7 @@ describe('classify: table', () => {
 describe('classify: result fields', () => {
   test('leaked entries carry kind, pod uid, container id, hierarchy, age, pids with state and command', () => {
     const c = classify(
-      buildNode({
+      collectedNode({
         hierarchies: { memory: 'v1', pids: 'v1' },
         dirs: [
           ['memory', `${sdPod('burstable', G1)}/crio-${G1_SB}.scope`, { pids: [4242], mtime: NOW - 600 }],
@@ -384,21 +384,21 @@ describe('classify: result fields', () => {
   });
 
   test('age is now - mtime with the node clock, or the given now; never negative', () => {
-    const node = buildNode({ dirs: [['memory', sdPod('burstable', G1), { mtime: NOW + 5 }]] });
+    const node = collectedNode({ dirs: [['memory', sdPod('burstable', G1), { mtime: NOW + 5 }]] });
     assert.equal(classify(node, { minAgeS: 0 }).leaked[0]!.age_s, 0);
     assert.equal(classify(node, { minAgeS: 0, now: NOW + 65 }).leaked[0]!.age_s, 60);
     assert.equal(classify(node, { minAgeS: 120, now: NOW + 65 }).leaked[0]!.status, 'too_young');
   });
 
   test('terminating pods are listed as kubelet-only pods in the health facts', () => {
-    const c = classify(buildNode({ dirs: [], kubelet: [T, A], ...livePodsA }), { minAgeS: 0 });
+    const c = classify(collectedNode({ dirs: [], kubelet: [T, A], ...livePodsA }), { minAgeS: 0 });
     assert.deepEqual(c.terminating_pods, [T]);
     assert.deepEqual(c.health.kubelet_only_pods, [T]);
   });
 
   test('health facts: num_cgroups, memory, kubelet CPU, versions and log counts', () => {
     const c = classify(
-      buildNode({
+      collectedNode({
         dirs: [],
         health: {
           procCgroups: [
@@ -458,11 +458,11 @@ describe('crioVersionLeaking (reference section 2)', () => {
 describe('planPrune', () => {
   // 3 leaked pods, each with 2 scopes, in 2 hierarchies: 18 removable dirs
   const pods = [G1, G2, uid('gone3')];
-  const spec: NodeSpec = {
+  const spec: CollectedNodeSpec = {
     hierarchies: { memory: 'v1', pids: 'v1' },
     dirs: ['memory', 'pids'].flatMap((h) => pods.flatMap((u) => [[h, `${sdPod('besteffort', u)}/crio-${hex64(u + 'x')}.scope`], [h, `${sdPod('besteffort', u)}/crio-${hex64(u)}`]] as [string, string][])),
   };
-  const c = classify(buildNode(spec), { minAgeS: 0 });
+  const c = classify(collectedNode(spec), { minAgeS: 0 });
 
   test('removes every removable dir, children before parents', () => {
     const plan = planPrune(c, { maxRemovals: 100 });
@@ -488,7 +488,7 @@ describe('planPrune', () => {
   }
 
   test('runtime not ok: nothing planned, the reason is the skip', () => {
-    const bad = classify(buildNode({ ...spec, crictlPods: { rc: 124, stdout: '' } }), { minAgeS: 0 });
+    const bad = classify(collectedNode({ ...spec, crictlPods: { rc: 124, stdout: '' } }), { minAgeS: 0 });
     const plan = planPrune(bad, { maxRemovals: 100 });
     assert.deepEqual(plan.remove, []);
     assert.match(plan.skipped[0]!.reason, /runtime state unknown.*rc 124/);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { classify, planPrune } from '../../src/cgroup/classify.js';
 import type { CollectedNode } from '../../src/cgroup/types.js';
 import type { ContainerSpec, DirSpec, PodSpec } from './tree.js';
-import { NOW, buildNode, crictlPodsJson, fsPod, hex64, sdPod, uid } from './tree.js';
+import { NOW, collectedNode, crictlPodsJson, fsPod, hex64, sdPod, uid } from './tree.js';
 import { containerDirName, type ContainerDirKind } from '../../src/cgroup/names.js';
 import { rng } from '../../src/util/rng.js';
 
@@ -137,14 +137,14 @@ function gen(rnd: () => number): World {
   const kubeletUids = new Set(uidPool.filter(() => chance(0.25)));
 
   let runtimeOk = true;
-  const spec: Parameters<typeof buildNode>[0] = { hierarchies, dirs: full, pods, containers, kubelet: [...kubeletUids] };
+  const spec: Parameters<typeof collectedNode>[0] = { hierarchies, dirs: full, pods, containers, kubelet: [...kubeletUids] };
   const fail = rnd();
   if (fail < 0.05) spec.crictlPods = { rc: 1, stdout: crictlPodsJson(pods) };
   else if (fail < 0.1) spec.crictlPs = { rc: 0, stdout: '{"containers": [' };
   else if (fail < 0.13) spec.crictlPods = { rc: 0, stdout: 'null' };
   else if (fail < 0.16) spec.kubelet = false;
   if (fail < 0.16) runtimeOk = false;
-  return { node: buildNode(spec), meta, liveUids, kubeletUids, knownIds, runtimeOk, minAgeS: pick([0, 60, 300, 900]) };
+  return { node: collectedNode(spec), meta, liveUids, kubeletUids, knownIds, runtimeOk, minAgeS: pick([0, 60, 300, 900]) };
 }
 
 function check(w: World, seed: number, iter: number, rnd: () => number): number {

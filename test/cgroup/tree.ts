@@ -1,4 +1,8 @@
-/** Small builders of CollectedNode fixtures and crictl's real JSON, for the classifier tests. */
+/**
+ * Small builders of CollectedNode fixtures (what the collect script reports, as data: no cgroup is made; simulated
+ * nodes with real cgroups come from the one node builder, src/lab/node-builder.ts) and crictl's real JSON, for the
+ * classifier tests.
+ */
 import { createHash } from 'node:crypto';
 import type { CgroupDir, CgroupMode, CollectedNode, Hierarchy, ProcessInfo, RawHealth } from '../../src/cgroup/types.js';
 import { emptyHealth } from '../../src/cgroup/collect-parse.js';
@@ -80,7 +84,7 @@ export interface DirSpec {
   populated?: boolean | null;
 }
 
-export interface NodeSpec {
+export interface CollectedNodeSpec {
   now?: number;
   mode?: CgroupMode;
   /** name -> version; default v1 memory. */
@@ -100,7 +104,7 @@ export interface NodeSpec {
 export const NOW = 1_800_000_000;
 export const ROOT = '/sys/fs/cgroup';
 
-export function buildNode(spec: NodeSpec): CollectedNode {
+export function collectedNode(spec: CollectedNodeSpec): CollectedNode {
   const now = spec.now ?? NOW;
   const hs = spec.hierarchies ?? { memory: 'v1' };
   const mode: CgroupMode = spec.mode ?? (Object.values(hs).every((v) => v === 'v2') ? 'v2' : Object.values(hs).some((v) => v === 'v2') ? 'hybrid' : 'v1');

@@ -7,7 +7,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { runCli, recapLines } from '../helpers/cli.js';
-import { buildNode, cgroupSkipReason, leftBehindPod, dirExists, expectations, procState, type BuiltNode, type PodSpec } from '../cgroup/node-builder.js';
+import { buildNode, leftBehindPod, procState, type BuiltNode, type PodSpec } from '../../src/lab/node-builder.js';
+import { cgroupSkipReason, dirExists, expectations } from '../cgroup/node-oracle.js';
 
 const skip = cgroupSkipReason();
 

@@ -11,7 +11,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { buildNode, cgroupSkipReason, leftBehindPod, type BuiltNode, type PodSpec } from '../cgroup/node-builder.js';
+import { buildNode, leftBehindPod, type BuiltNode, type PodSpec } from '../../src/lab/node-builder.js';
+import { cgroupSkipReason } from '../cgroup/node-oracle.js';
 import { openHistory } from '../../src/history/db.js';
 import { LEAK_KINDS } from '../../src/history/node-facts.js';
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KUBELET_CYCLE_CS, KUBELET_MAX_CORES, kubeletChaseCores, startKubeletStandin } from '../../src/lab/kubelet-standin.js';
+import { podRel } from '../../src/cgroup/names.js';
 import { until } from '../helpers/until.js';
 
 const ticks = (pid: number): number => {
@@ -36,17 +37,19 @@ test('kubeletChaseCores: proportional to the leaked pods, capped', () => {
 test('the kubelet stand-in burns CPU while leaked pod slices are there, next to none once they are gone', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ns-kubelet-'));
   const h = join(dir, 'memory');
-  const leaked = Array.from({ length: 30 }, (_, i) => join(h, 'kubepods.slice', 'kubepods-burstable.slice', `kubepods-burstable-pod${String(i).padStart(8, '0')}_aaaa.slice`));
-  const live = join(h, 'kubepods.slice', 'kubepods-podlive_1111.slice');
-  for (const d of [...leaked, live]) mkdirSync(join(d, 'crio-x.scope'), { recursive: true });
+  // leaks in all three QoS classes, and a live pod of each that is not counted
+  const qos = ['guaranteed', 'burstable', 'besteffort'] as const;
+  const leaked = Array.from({ length: 30 }, (_, i) => join(h, podRel('systemd', qos[i % 3]!, `${String(i).padStart(8, '0')}-aaaa`)));
+  const liveRels = qos.map((c) => podRel('systemd', c, `live-${c}`));
+  for (const d of [...leaked, ...liveRels.map((r) => join(h, r))]) mkdirSync(join(d, 'crio-x.scope'), { recursive: true });
   const statusFile = join(dir, 'kubelet.status');
   // 30 leaks standing for 100 pods each: 3,000 pods, past the cap
-  const k = startKubeletStandin(dir, { hierarchy: h, notLeaked: ['live_1111'], podsPerLeak: 100, statusFile, parentPid: process.pid });
+  const k = startKubeletStandin(dir, { hierarchy: h, notLeaked: liveRels, podsPerLeak: 100, statusFile, parentPid: process.pid });
   const pid = k.pid!;
   try {
     assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'kubelet');
     const cap = Math.round(KUBELET_MAX_CORES * KUBELET_CYCLE_CS);
-    await until(() => status(statusFile)?.[0] === 30, 'the stand-in counted the 30 leaked pod slices (the live one left out)');
+    await until(() => status(statusFile)?.[0] === 30, 'the stand-in counted the 30 leaked pod slices (the live ones left out)');
     assert.deepEqual(status(statusFile), [30, cap]);
     const sample = async () => {
       const t0 = ticks(pid);

@@ -4,7 +4,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildNode, cgroupSkipReason, leftBehindPod, crictlState, dirExists, expectations, procState, type BuiltNode, type NodeSpec, type PodSpec } from '../cgroup/node-builder.js';
+import { buildNode, leftBehindPod, crictlState, procState, type BuiltNode, type NodeSpec, type PodSpec } from '../../src/lab/node-builder.js';
+import { cgroupSkipReason, dirExists, expectations } from '../cgroup/node-oracle.js';
 import { runModule } from './ctx.js';
 import { cgroupPruneModule, composeResult, healthAfterFields, parsePruneOutput, type PruneScriptReport } from '../../src/modules/cgroup_prune.js';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, utimesSync, writeFileSync } from 'node:fs';
@@ -88,7 +89,7 @@ describe('cgroup_prune on real cgroups', () => {
           // the live processes are where they were, alive
           for (const pid of n.pids) assert.match(procState(pid) ?? 'gone', /^[SR]$/);
           // the kubepods root and QoS dirs are never removed
-          for (const h of n.hierarchies) assert.ok(dirExists(`${h.real}/${driver === 'systemd' ? 'kubepods.slice' : 'kubepods'}`));
+          for (const h of n.hierarchies) assert.ok(dirExists(`${h.path}/${driver === 'systemd' ? 'kubepods.slice' : 'kubepods'}`));
           // a second run finds nothing left
           const again = await runPrune(n);
           assert.equal(again.status, 'ok', String(again.msg));
@@ -103,7 +104,7 @@ describe('cgroup_prune on real cgroups', () => {
       await withNode({ mode, driver: 'systemd', pods: storyPods(), systemSlice: true }, async (n) => {
         // this node's kubelet: a real process in its own system.slice/kubelet.service cgroup (every hierarchy)
         const kubelet = spawn('sleep', ['600'], { stdio: 'ignore' });
-        const units = n.hierarchies.map((h) => ({ h, dir: join(h.real, 'system.slice', 'kubelet.service') }));
+        const units = n.hierarchies.map((h) => ({ h, dir: join(h.path, 'system.slice', 'kubelet.service') }));
         try {
           for (const u of units) {
             mkdirSync(u.dir, { recursive: true });
@@ -135,7 +136,7 @@ describe('cgroup_prune on real cgroups', () => {
         } finally {
           for (const u of units) {
             try {
-              writeFileSync(join(u.h.mountRoot, 'cgroup.procs'), String(kubelet.pid));
+              writeFileSync(join(u.h.mountRoot!, 'cgroup.procs'), String(kubelet.pid));
             } catch {
               /* not there */
             }

@@ -4,7 +4,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildNode, cgroupSkipReason, leftBehindPod, dirExists, expectations, type BuiltNode } from '../cgroup/node-builder.js';
+import { buildNode, leftBehindPod, type BuiltNode } from '../../src/lab/node-builder.js';
+import { cgroupSkipReason, dirExists, expectations } from '../cgroup/node-oracle.js';
 import { runModule } from './ctx.js';
 import { cgroupScanModule, parseDuration, parseSince, cgroupScanSchema } from '../../src/modules/cgroup_scan.js';
 

@@ -162,9 +162,27 @@ export function jsonPatch(doc: Obj, ops: Obj[]): Obj {
   return out;
 }
 
-/** A label selector as the API server reads it: the product's own grammar (src/kube/drain-filters.ts), one rule. */
-export function matchesLabelSelector(selector: string, labels: Record<string, string>): boolean {
-  return matchesRequirements(parseLabelSelector(selector), labels);
+/** A resource's qualified name as the API's messages give it (nodes, leases.coordination.k8s.io...). */
+export function qualifiedResource(resource: string): string {
+  return KIND_OF[resource]?.qualified ?? resource;
+}
+
+/** A request the API server refuses as malformed: answered 400 BadRequest with this message. */
+class BadRequest extends Error {}
+
+/**
+ * A label selector as the API server reads it: the product's own grammar (src/kube/drain-filters.ts), one rule.
+ * A selector that does not parse is a 400 BadRequest, as the real server answers, never a 500.
+ */
+export function labelSelectorFilter(selector: string | undefined): (labels: Record<string, string>) => boolean {
+  if (!selector) return () => true;
+  let reqs: ReturnType<typeof parseLabelSelector>;
+  try {
+    reqs = parseLabelSelector(selector);
+  } catch (e) {
+    throw new BadRequest(`unable to parse requirement: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return (labels) => matchesRequirements(reqs, labels);
 }
 
 function fieldValue(o: Obj, path: string): string {
@@ -189,8 +207,6 @@ export class FakeKubeApi {
   /** key: resource/namespace/name (namespace '' for cluster-scoped) */
   readonly objects = new Map<string, Obj>();
   readonly requests: LoggedRequest[] = [];
-  /** Deny requests matching this (403 with the real Forbidden Status). */
-  forbid: ((r: RequestInfo) => boolean) | undefined;
   /** Default time a deleted pod lingers (terminating) before it is gone. */
   terminationMs = 50;
   /** Refused evictions left per budget key before it opens; Infinity = never. */
@@ -447,7 +463,8 @@ export class FakeKubeApi {
       const r = this.dispatch(req.method ?? 'GET', url.pathname, query, body, contentType, info);
       send(r.status, r.body);
     } catch (e) {
-      send(500, this.status(500, `stand-in error: ${e instanceof Error ? e.message : String(e)}`));
+      if (e instanceof BadRequest) send(400, this.status(400, e.message));
+      else send(500, this.status(500, `stand-in error: ${e instanceof Error ? e.message : String(e)}`));
     }
   }
 
@@ -489,7 +506,7 @@ export class FakeKubeApi {
   }
 
   private notFound(resource: string, name: string): { status: number; body: Obj } {
-    const q = KIND_OF[resource]?.qualified ?? resource;
+    const q = qualifiedResource(resource);
     const group = q.includes('.') ? q.slice(q.indexOf('.') + 1) : undefined;
     return { status: 404, body: this.status(404, `${q} "${name}" not found`, { details: { name, ...(group ? { group } : {}), kind: resource } }) };
   }
@@ -499,20 +516,6 @@ export class FakeKubeApi {
     if (discovery) return { status: 200, body: discovery };
     if (!info) return { status: 404, body: this.status(404, 'the server could not find the requested resource', { details: {} }) };
 
-    if (this.forbid?.(info)) {
-      const what = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
-      const res = KIND_OF[info.resource]?.qualified ?? info.resource;
-      const scope = info.namespace ? `in the namespace "${info.namespace}"` : 'at the cluster scope';
-      const sub = info.subresource ? `: cannot ${info.verb} resource "${info.resource}/${info.subresource}"` : '';
-      return {
-        status: 403,
-        body: this.status(
-          403,
-          `${res}${info.name ? ` "${info.name}"` : ''} is forbidden: User "system:serviceaccount:ops:nodesweep" cannot ${info.verb} resource "${info.subresource ? what : info.resource}" in API group "${info.group}" ${scope}${sub ? '' : ''}`,
-          { details: { ...(info.name ? { name: info.name } : {}), kind: info.resource } },
-        ),
-      };
-    }
     const answered = this.answerFirst(info);
     if (answered) return answered;
     const { resource, namespace, name, subresource } = info;
@@ -627,7 +630,7 @@ export class FakeKubeApi {
   }
 
   private conflict(resource: string, name: string): { status: number; body: Obj } {
-    const q = KIND_OF[resource]?.qualified ?? resource;
+    const q = qualifiedResource(resource);
     const group = q.includes('.') ? q.slice(q.indexOf('.') + 1) : '';
     return {
       status: 409,
@@ -670,9 +673,10 @@ export class FakeKubeApi {
           }
         }
       }
+      const labelsMatch = labelSelectorFilter(query.labelSelector);
       return {
         status: 200,
-        body: this.list('pods', (o) => (namespace === undefined || o.metadata.namespace === namespace) && (!query.fieldSelector || matchesFieldSelector(query.fieldSelector, o)) && (!query.labelSelector || matchesLabelSelector(query.labelSelector, o.metadata.labels ?? {}))),
+        body: this.list('pods', (o) => (namespace === undefined || o.metadata.namespace === namespace) && (!query.fieldSelector || matchesFieldSelector(query.fieldSelector, o)) && labelsMatch(o.metadata.labels ?? {})),
       };
     }
     const ns = namespace ?? 'default';
@@ -758,8 +762,8 @@ export class FakeKubeApi {
     };
     if (!name) {
       if (method === 'GET') {
-        const sel = query.labelSelector;
-        return { status: 200, body: this.list('leases', (o) => o.metadata.namespace === ns && (!sel || matchesLabelSelector(sel, o.metadata.labels ?? {}))) };
+        const labelsMatch = labelSelectorFilter(query.labelSelector);
+        return { status: 200, body: this.list('leases', (o) => o.metadata.namespace === ns && labelsMatch(o.metadata.labels ?? {})) };
       }
       if (method === 'POST') {
         const o = structuredClone(body as Obj);

@@ -38,6 +38,19 @@ describe('API stand-in vs the real kubectl', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('a label selector that does not parse is a 400 BadRequest, as kubectl shows it from a cluster', { skip: noKubectl }, async () => {
+    api.addPod({ namespace: 'default', name: 'sel-1', node: 'n0', labels: { app: 'web' } });
+    const cache = join(dir, 'cache');
+    const ok = await kubectl(kc, cache, 'get', 'pods', '-n', 'default', '-l', 'app in (web)', '-o', 'name');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^pod\/sel-1$/m);
+    const bad = await kubectl(kc, cache, 'get', 'pods', '-n', 'default', '-l', 'app in (web', '-o', 'name');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Error from server \(BadRequest\): .*unable to parse requirement/);
+    const last = api.requests.filter((r) => r.resource === 'pods').at(-1)!;
+    assert.equal(last.status, 400);
+  });
+
   test('kubectl cordon / drain / uncordon behave as against a cluster', { skip: noKubectl }, async () => {
     api.addNode('n1');
     api.addDaemonSet('kube-system', 'fluentd');

@@ -18,6 +18,7 @@ import { runCommand, type RunCommandArgs } from './run-command.js';
 import { scanCommand, type ScanCommandArgs } from './scan-command.js';
 import { historyCommand } from './history-command.js';
 import { seedHistory } from '../lab/history-seed.js';
+import { DEFAULT_FORKS } from '../contracts/run-options.js';
 
 export interface DemoArgs {
   dir?: string;
@@ -136,7 +137,7 @@ export async function demoCommand(a: DemoArgs, io: CliIo): Promise<number> {
 
     const conn = {
       inventory: [lab.paths.inventory],
-      forks: 50,
+      forks: DEFAULT_FORKS,
       'extra-vars': [] as string[],
       'ask-become-pass': false,
       'host-key-checking': 'strict' as const,

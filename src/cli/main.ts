@@ -14,6 +14,7 @@ import type { HistoryCommandArgs } from './history-command.js';
 import type { DemoArgs } from './demo-command.js';
 import { labCommandBuilder } from './lab-command.js';
 import { factsCliOptions } from '../history/options.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_FORKS, DEFAULT_TASK_TIMEOUT_MS } from '../contracts/run-options.js';
 
 export interface CliIo {
   stdout: Writable & { isTTY?: boolean };
@@ -31,7 +32,7 @@ const connectionOptions = {
     default: 'strict',
     describe: 'strict: only known keys; accept-new: record unknown keys, refuse changed ones; off: accept anything',
   },
-  'connect-timeout': { type: 'number', default: 10, describe: 'seconds to wait for a host to connect' },
+  'connect-timeout': { type: 'number', default: DEFAULT_CONNECT_TIMEOUT_MS / 1000, describe: 'seconds to wait for a host to connect' },
   'ask-key-passphrase': { type: 'boolean', default: false, describe: 'prompt for the private key passphrase (or set NODESWEEP_KEY_PASSPHRASE)' },
 } as const;
 
@@ -39,14 +40,14 @@ const connectionOptions = {
 const fleetOptions = {
   inventory: { alias: 'i', type: 'string', array: true, demandOption: true, describe: 'inventory file, directory or host list "a,b,"; repeatable' },
   limit: { alias: 'l', type: 'string', describe: 'further limit hosts with a pattern (or @retryfile)' },
-  forks: { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' },
+  forks: { alias: 'f', type: 'number', default: DEFAULT_FORKS, describe: 'hosts worked on in parallel' },
   // nargs 1: one value per -e, as ansible-playbook takes it (`-e a=1 pb.yml` leaves pb.yml alone), and a bare -e
   // is an error rather than nothing.
   'extra-vars': { alias: 'e', type: 'string', array: true, nargs: 1, default: [], describe: 'KEY=VALUE, a JSON/YAML mapping, or @file; repeatable' },
   'become-user': { type: 'string', describe: 'user to become (default root)' },
   'ask-become-pass': { alias: 'K', type: 'boolean', default: false, describe: 'prompt for the sudo password (never echoed or logged)' },
   ...connectionOptions,
-  'task-timeout': { type: 'number', default: 300, describe: 'seconds before a remote command is killed (task timeout: wins)' },
+  'task-timeout': { type: 'number', default: DEFAULT_TASK_TIMEOUT_MS / 1000, describe: 'seconds before a remote command is killed (task timeout: wins)' },
   verbose: { alias: 'v', type: 'count', describe: 'more output (-v: stdout/stderr of every task)' },
 } as const;
 

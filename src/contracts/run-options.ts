@@ -37,6 +37,7 @@ export interface RunOptions {
   kubeContext?: string;
 }
 
+/** The CLI's defaults (--forks, --task-timeout, --connect-timeout): the one place they are set. */
 export const DEFAULT_FORKS = 50;
 export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;

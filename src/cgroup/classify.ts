@@ -49,7 +49,7 @@ import type {
 } from './types.js';
 import { ClassifyError } from './types.js';
 import { parseRuntimeState } from './crictl.js';
-import { hasAt, holderStatus, kindOf, newKindInfo, scopeOffset, type Driver, type ParentKind } from './names.js';
+import { hasAt, holderStatus, kindOf, newKindInfo, scopeOffset, type Driver, type KindInfo, type ParentKind } from './names.js';
 
 function decide(kind: DirKind, parentDecision: Decision | undefined, uid: string | null, id: string | null, rt: RuntimeState, kubeletUids: Set<string>): Decision {
   if (kind === 'kubepods-root' || kind === 'qos') return 'protected';
@@ -208,7 +208,7 @@ export function classify(node: CollectedNode, opts: ClassifyOptions): Classifica
   const qosOf: (string | null)[] = new Array<string | null>(n);
   const order: number[] = [];
   const k = newKindInfo();
-  const pinfo: ParentKind = newKindInfo();
+  const pinfo: KindInfo = newKindInfo(); // the parent's kind, refilled per dir
   for (let depth = 0; depth < byDepth.length; depth++) {
     const bucket = byDepth[depth];
     if (!bucket) continue;

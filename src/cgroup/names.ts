@@ -14,7 +14,9 @@
 import type { DirKind, ProcessInfo } from './types.js';
 
 export type Driver = 'systemd' | 'cgroupfs';
-export type Qos = 'guaranteed' | 'burstable' | 'besteffort';
+/** kubelet's QoS classes, each with its own place in the tree (guaranteed pods sit right under the root). */
+export const QOS_CLASSES = ['guaranteed', 'burstable', 'besteffort'] as const;
+export type Qos = (typeof QOS_CLASSES)[number];
 export type ContainerDirKind = 'container' | 'conmon' | 'sandbox';
 
 // The pieces, as ERE/JS regexp source (the same text serves both: no class or operator differs between them).
@@ -61,15 +63,6 @@ export function containerDirName(driver: Driver, kind: ContainerDirKind, id: str
   return driver === 'systemd' ? `crio-${id}.scope` : `crio-${id}`;
 }
 
-/** What a name's parent tells about it (kindOf needs no more). */
-export interface ParentKind {
-  kind: DirKind;
-  driver: Driver;
-  qos: string | null;
-  uid: string | null;
-  id: string | null;
-}
-
 /** The kind and ids of one dir (a scratch record kindOf fills: one allocation per classify, not per dir). */
 export interface KindInfo {
   kind: DirKind;
@@ -78,6 +71,9 @@ export interface KindInfo {
   uid: string | null;
   id: string | null;
 }
+
+/** What a name's parent tells about it: its own kind and ids (kindOf needs no more). */
+export type ParentKind = Readonly<KindInfo>;
 
 export function newKindInfo(): KindInfo {
   return { kind: 'unknown', driver: 'systemd', qos: null, uid: null, id: null };

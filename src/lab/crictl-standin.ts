@@ -7,8 +7,9 @@
  */
 import { mkdirSync, writeFileSync, readFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Qos } from '../cgroup/names.js';
 
-export type Qos = 'guaranteed' | 'burstable' | 'besteffort';
+export type { Qos };
 
 export interface StubPod {
   /** 64-hex sandbox id. */

@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { podRel, type Qos } from '../cgroup/names.js';
+import { podRel, QOS_CLASSES } from '../cgroup/names.js';
 import { q } from './standins.js';
 
 /** CPU a leaked pod costs kubelet (cores), and the most the stand-in uses: 2,000 leaked pods reach the cap. */
@@ -44,8 +44,7 @@ export function kubeletStandinScript(o: KubeletStandinOptions): string {
   const perLeak = Math.round(o.podsPerLeak * KUBELET_CORES_PER_LEAKED_POD * KUBELET_CYCLE_CS * 1000);
   const cap = Math.round(KUBELET_MAX_CORES * KUBELET_CYCLE_CS);
   // The lab's nodes use the systemd driver; the pod slices of every QoS class, as a glob from the one grammar.
-  const QOS: Qos[] = ['guaranteed', 'burstable', 'besteffort'];
-  const globs = QOS.map((c) => `"$H"/${podRel('systemd', c, '*')}`).join(' ');
+  const globs = QOS_CLASSES.map((c) => `"$H"/${podRel('systemd', c, '*')}`).join(' ');
   const notLeaked = [...o.notLeaked].map(q).join('|') || "''";
   return `# nodesweep lab stand-in for kubelet (see src/lab/kubelet-standin.ts)
 H=${q(o.hierarchy)}

@@ -239,7 +239,8 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
 
   // Each leak built stands for this many pods of the schedule (crio's memory and kubelet's CPU follow the pods).
   const podsPerLeak = plan.leaks.length > 0 ? plan.cronPodsRun / plan.leaks.length : 1;
-  const notLeakedUids = [...plan.live, ...plan.terminating].map((p) => p.uid);
+  // Live and terminating pods: what crio's memory and kubelet's CPU do not follow.
+  const notLeaked = node.pods.filter((p) => p.live !== 'gone');
   const memH = node.memory!;
   const crioServiceProcs = join(memH.path, 'system.slice', 'crio.service', 'cgroup.procs');
   let simMemory: SimMemory | undefined;
@@ -249,7 +250,7 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
       systemFile: join(memH.path, 'system.slice', 'memory.usage_in_bytes'),
       crioFile: join(memH.path, 'system.slice', 'crio.service', 'memory.usage_in_bytes'),
       podsPerLeak,
-      notLeaked: new Set(notLeakedUids),
+      notLeaked: new Set(notLeaked.map((p) => p.uid)),
       last: -1,
     };
     updateSimMemory(simMemory);
@@ -274,7 +275,7 @@ export function buildLabNode(o: BuildNodeOptions): BuiltLabNode {
   const kubeletStatus = join(stateDir, 'kubelet.status');
   const kubelet = startKubeletStandin(node.bins.libexec, {
     hierarchy: node.hierarchies[0]!.path,
-    notLeaked: node.pods.filter((p) => p.live !== 'gone').map((p) => p.rel),
+    notLeaked: notLeaked.map((p) => p.rel),
     podsPerLeak,
     statusFile: kubeletStatus,
     parentPid: process.pid,

@@ -257,8 +257,9 @@ export function crictlState(pods: BuiltPod[]): [StubPod[], StubContainer[]] {
     if (p.live === 'runtime') sp.push({ id: p.sandboxId, ...pod });
     for (const c of p.containers) {
       // A conmon dir bears its container's id: crictl lists the container once.
-      if (!c.known || listed.has(`${c.kind === 'sandbox' ? 's' : 'c'}${c.id}`)) continue;
-      listed.add(`${c.kind === 'sandbox' ? 's' : 'c'}${c.id}`);
+      const key = `${c.kind === 'sandbox' ? 'sandbox' : 'container'} ${c.id}`;
+      if (!c.known || listed.has(key)) continue;
+      listed.add(key);
       if (c.kind === 'sandbox') {
         if (c.id !== p.sandboxId) sp.push({ id: c.id, ...pod, state: 'SANDBOX_NOTREADY' });
         else if (p.live !== 'runtime') sp.push({ id: c.id, ...pod });
@@ -320,7 +321,7 @@ export function buildNode(spec: NodeSpec): BuiltNode {
         if (err) problems.push(`${d}: ${err}`);
       }
     }
-    if (existsSync(root) && hierarchies.some((h) => h.mountRoot !== undefined) && spec.mode === 'v1') {
+    if (spec.mode === 'v1' && existsSync(root)) {
       // The node root holds symlinks into cgroupfs: unlink them first (rmSync never follows them anyway).
       for (const e of readdirSync(root, { withFileTypes: true })) if (e.isSymbolicLink()) unlinkSync(join(root, e.name));
     }

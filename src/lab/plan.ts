@@ -10,8 +10,9 @@
  */
 import { createHash } from 'node:crypto';
 import { rng } from '../util/rng.js';
+import type { Qos } from '../cgroup/names.js';
 
-export type Qos = 'guaranteed' | 'burstable' | 'besteffort';
+export type { Qos };
 
 export interface LabPlanOptions {
   nodes: number;

@@ -20,7 +20,7 @@ import type { BusyCgroup, Classification, HealthFacts, Hierarchy, PrunePlan, Pru
 import { errorMessage } from '../errors.js';
 import type { CgroupTargets } from './cgroup_scan.js';
 import { cgroupTargetShape, classificationFields, collectNode, firstLine, loadCollectScript, loadHealthScript, ms, parseDuration, resolveTargets, roundMs } from './cgroup_scan.js';
-import { CRIO_ARGV0_ERE, holderStatus, isCrioProcess, pruneScriptPatterns } from '../cgroup/names.js';
+import { CRIO_ARGV0_ERE, holderStatus, pruneScriptPatterns } from '../cgroup/names.js';
 
 export const cgroupPruneSchema = z
   .object({
@@ -88,8 +88,6 @@ export interface PruneScriptReport {
   /** The lines between `health-begin` and `health-end` (cgroup_health.sh's sections); null: no measurement. */
   healthLines: string[] | null;
 }
-
-export { isCrioProcess };
 
 export function parsePruneOutput(stdout: string, mark: string): PruneScriptReport {
   const rep: PruneScriptReport = {

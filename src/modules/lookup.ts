@@ -24,7 +24,6 @@ export function lookupVar(vars: Record<string, unknown>, path: string): unknown 
   return cur;
 }
 
-
 /**
  * Ansible's debug/assert/fail accept any value as msg (a dict prints as a dict). ModuleResult types msg as
  * string for the common case; these modules store the raw value, which every report sink handles.

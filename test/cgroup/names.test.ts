@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { CRIO_ARGV0_ERE, containerDirName, isCrioProcess, kindOfPath, kindOfRel, podRel, podUidOfName, pruneScriptPatterns, type Driver, type Qos } from '../../src/cgroup/names.js';
+import { CRIO_ARGV0_ERE, containerDirName, isCrioProcess, kindOfPath, kindOfRel, podRel, podUidOfName, pruneScriptPatterns, QOS_CLASSES, type Driver } from '../../src/cgroup/names.js';
 
 const H = 'a'.repeat(64);
 const U = '1234abcd-ab12-4c3d-8e9f-0123456789ab';
@@ -106,7 +106,7 @@ describe('names.ts and the prune script agree on every name of the table', () =>
 
 describe('the builders write what the parser reads back', () => {
   for (const driver of ['systemd', 'cgroupfs'] as Driver[]) {
-    for (const qos of ['guaranteed', 'burstable', 'besteffort'] as Qos[]) {
+    for (const qos of QOS_CLASSES) {
       test(`${driver} ${qos}`, () => {
         const pod = podRel(driver, qos, U);
         const k = kindOfRel(pod, false);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KUBELET_CYCLE_CS, KUBELET_MAX_CORES, kubeletChaseCores, startKubeletStandin } from '../../src/lab/kubelet-standin.js';
-import { podRel } from '../../src/cgroup/names.js';
+import { podRel, QOS_CLASSES } from '../../src/cgroup/names.js';
 import { until } from '../helpers/until.js';
 
 const ticks = (pid: number): number => {
@@ -38,9 +38,8 @@ test('the kubelet stand-in burns CPU while leaked pod slices are there, next to 
   const dir = mkdtempSync(join(tmpdir(), 'ns-kubelet-'));
   const h = join(dir, 'memory');
   // leaks in all three QoS classes, and a live pod of each that is not counted
-  const qos = ['guaranteed', 'burstable', 'besteffort'] as const;
-  const leaked = Array.from({ length: 30 }, (_, i) => join(h, podRel('systemd', qos[i % 3]!, `${String(i).padStart(8, '0')}-aaaa`)));
-  const liveRels = qos.map((c) => podRel('systemd', c, `live-${c}`));
+  const leaked = Array.from({ length: 30 }, (_, i) => join(h, podRel('systemd', QOS_CLASSES[i % 3]!, `${String(i).padStart(8, '0')}-aaaa`)));
+  const liveRels = QOS_CLASSES.map((c) => podRel('systemd', c, `live-${c}`));
   for (const d of [...leaked, ...liveRels.map((r) => join(h, r))]) mkdirSync(join(d, 'crio-x.scope'), { recursive: true });
   const statusFile = join(dir, 'kubelet.status');
   // 30 leaks standing for 100 pods each: 3,000 pods, past the cap

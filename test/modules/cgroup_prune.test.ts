@@ -8,7 +8,7 @@ import { buildNode, leftBehindPod, crictlState, procState, type BuiltNode, type 
 import { cgroupSkipReason, dirExists, expectations } from '../cgroup/node-oracle.js';
 import { runModule } from './ctx.js';
 import { cgroupPruneModule, composeResult, healthAfterFields, parsePruneOutput, type PruneScriptReport } from '../../src/modules/cgroup_prune.js';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { cgroupScanModule } from '../../src/modules/cgroup_scan.js';
@@ -102,54 +102,34 @@ describe('cgroup_prune on real cgroups', () => {
   for (const mode of ['v1', 'v2'] as const) {
     test(`${mode}: health_after is measured on the node after removing: fewer cgroups than the scan before, this node's own kubelet sampled`, { skip }, async () => {
       await withNode({ mode, driver: 'systemd', pods: storyPods(), systemSlice: true }, async (n) => {
-        // this node's kubelet: a real process in its own system.slice/kubelet.service cgroup (every hierarchy)
+        // this node's kubelet: a real process in its own system.slice/kubelet.service cgroup (every hierarchy);
+        // the node's cleanup moves it out, kills it and removes the cgroups
         const kubelet = spawn('sleep', ['600'], { stdio: 'ignore' });
-        const units = n.hierarchies.map((h) => ({ h, dir: join(h.path, 'system.slice', 'kubelet.service') }));
-        try {
-          for (const u of units) {
-            mkdirSync(u.dir, { recursive: true });
-            writeFileSync(join(u.dir, 'cgroup.procs'), String(kubelet.pid));
-          }
-          const scan = await runModule(cgroupScanModule(), { min_age: '1m', cpu_sample: 0.2 }, { vars: varsOf(n), timeoutMs: 120_000 });
-          const before = scan.health as HealthFacts;
-          const r = await runPrune(n, { cpu_sample: 0.2 });
-          assert.equal(r.status, 'changed', String(r.msg));
-          const after = r.health_after as HealthAfter;
-          assert.ok(after, String(r.health_after_error));
-          // the node's own subtree counted (its root is not /sys/fs/cgroup), before and after, the same way
-          assert.equal(before.num_cgroups_source, 'subtree');
-          assert.equal(after.num_cgroups_source, 'subtree');
-          const removedPerHierarchy = (r.removed as string[]).length / n.hierarchies.length;
-          for (const [h, count] of Object.entries(after.num_cgroups)) assert.equal(count, before.num_cgroups[h]! - removedPerHierarchy, h);
-          if (mode === 'v2') assert.equal(after.nr_descendants, before.nr_descendants! - (r.removed as string[]).length);
-          // found by its cgroup, not by a process name (this machine runs no kubelet)
-          assert.equal(after.kubelet_found_by, 'cgroup');
-          assert.equal(before.kubelet_found_by, 'cgroup');
-          assert.equal(typeof after.kubelet_cpu_cores, 'number');
-          // (a v2 test subtree has no memory controller enabled: no memory.current to read)
-          assert.deepEqual(after.not_measured, mode === 'v1' ? [] : ['system_slice_memory_bytes', 'crio_memory_bytes']);
-          if (mode === 'v1') assert.ok(after.system_slice_memory_bytes! > 0);
-          // check mode changes nothing, so it measures no "after"
-          const dry = await runPrune(n, {}, true);
-          assert.equal(dry.health_after, null);
-          assert.match(String(dry.health_after_error), /check mode/);
-        } finally {
-          for (const u of units) {
-            try {
-              writeFileSync(join(u.h.mountRoot!, 'cgroup.procs'), String(kubelet.pid));
-            } catch {
-              /* not there */
-            }
-          }
-          kubelet.kill('SIGKILL');
-          for (const u of units) for (let i = 0; i < 100 && existsSync(u.dir); i++) {
-            try {
-              rmdirSync(u.dir);
-            } catch {
-              await new Promise((res) => setTimeout(res, 20));
-            }
-          }
-        }
+        n.children.push(kubelet);
+        n.place(join('system.slice', 'kubelet.service'), kubelet.pid!);
+        const scan = await runModule(cgroupScanModule(), { min_age: '1m', cpu_sample: 0.2 }, { vars: varsOf(n), timeoutMs: 120_000 });
+        const before = scan.health as HealthFacts;
+        const r = await runPrune(n, { cpu_sample: 0.2 });
+        assert.equal(r.status, 'changed', String(r.msg));
+        const after = r.health_after as HealthAfter;
+        assert.ok(after, String(r.health_after_error));
+        // the node's own subtree counted (its root is not /sys/fs/cgroup), before and after, the same way
+        assert.equal(before.num_cgroups_source, 'subtree');
+        assert.equal(after.num_cgroups_source, 'subtree');
+        const removedPerHierarchy = (r.removed as string[]).length / n.hierarchies.length;
+        for (const [h, count] of Object.entries(after.num_cgroups)) assert.equal(count, before.num_cgroups[h]! - removedPerHierarchy, h);
+        if (mode === 'v2') assert.equal(after.nr_descendants, before.nr_descendants! - (r.removed as string[]).length);
+        // found by its cgroup, not by a process name (this machine runs no kubelet)
+        assert.equal(after.kubelet_found_by, 'cgroup');
+        assert.equal(before.kubelet_found_by, 'cgroup');
+        assert.equal(typeof after.kubelet_cpu_cores, 'number');
+        // (a v2 test subtree has no memory controller enabled: no memory.current to read)
+        assert.deepEqual(after.not_measured, mode === 'v1' ? [] : ['system_slice_memory_bytes', 'crio_memory_bytes']);
+        if (mode === 'v1') assert.ok(after.system_slice_memory_bytes! > 0);
+        // check mode changes nothing, so it measures no "after"
+        const dry = await runPrune(n, {}, true);
+        assert.equal(dry.health_after, null);
+        assert.match(String(dry.health_after_error), /check mode/);
       });
     });
   }
